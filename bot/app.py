@@ -1,0 +1,112 @@
+"""The composition root: `create_app(config) -> web.Application` wires everything by constructor.
+
+No work happens at import time; tests build the app from a test config, and can
+hand in their own NLU client (a test double for unit tests only).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiohttp import web
+from botbuilder.core import ConversationState, MemoryStorage, TurnContext
+
+from bot.assistant_bot import AssistantBot
+from bot.config import AppConfig
+from bot.directline.adapter import DirectLineAdapter
+from bot.directline.routes import DirectLineService, error_response, setup_directline
+from bot.directline.store import ConversationStore
+from bot.directline.tokens import TokenIssuer
+from content.store import ContentStore, load_content
+from dialogs.language import LanguagePolicy
+from dialogs.router import Router
+from nlu.client import NluClient, RasaNluClient
+from nlu.language import create_detector
+
+logger = logging.getLogger(__name__)
+
+CONFIG_KEY = web.AppKey("config", AppConfig)
+CONTENT_KEY = web.AppKey("content", ContentStore)
+ROUTER_KEY = web.AppKey("router", Router)
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def build_router(config: AppConfig, content: ContentStore, nlu: NluClient) -> Router:
+    """The channel-independent turn logic, from config."""
+    language = LanguagePolicy(
+        detector=create_detector(config.language.detector),
+        default=config.language.default,
+        min_confidence=config.language.min_confidence,
+        first_message_min_confidence=config.language.first_message_min_confidence,
+        min_letters=config.language.min_letters,
+    )
+    return Router(
+        content=content,
+        nlu=nlu,
+        language=language,
+        confidence_threshold=config.nlu.confidence_threshold,
+        suggestion_min_confidence=config.nlu.suggestion_min_confidence,
+        max_suggestions=config.nlu.max_suggestions,
+        max_message_chars=config.nlu.max_message_chars,
+    )
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler):
+    """Unknown paths and methods answer in the Direct Line error shape, never an HTML page."""
+    try:
+        return await handler(request)
+    except web.HTTPException as error:
+        if error.content_type == "application/json" or error.status < 400:
+            raise
+        return error_response(error.status, "BadArgument", error.reason)
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def livez(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(config: AppConfig, nlu: NluClient | None = None) -> web.Application:
+    content = load_content(config.content.path(), config.links)
+    nlu_client = nlu or RasaNluClient(config.nlu.url, config.nlu.token, config.nlu.timeout_seconds)
+    router = build_router(config, content, nlu_client)
+    conversation_state = ConversationState(MemoryStorage())
+    bot = AssistantBot(router, conversation_state)
+
+    async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
+        # Log the failure without message text; the user gets a fixed polite reply.
+        logger.error("turn failed: %s", type(error).__name__, exc_info=error)
+        await bot.on_turn_error(turn_context, error)
+
+    directline = DirectLineService(
+        adapter=DirectLineAdapter(on_turn_error),
+        bot=bot,
+        store=ConversationStore(
+            config.directline.max_conversations, config.directline.conversation_ttl_seconds
+        ),
+        tokens=TokenIssuer(config.directline.token_secret, config.directline.token_ttl_seconds),
+        max_activity_bytes=config.directline.max_activity_bytes,
+    )
+    app = web.Application(
+        middlewares=[json_errors], client_max_size=config.directline.max_activity_bytes * 2
+    )
+    app[CONFIG_KEY] = config
+    app[CONTENT_KEY] = content
+    app[ROUTER_KEY] = router
+    setup_directline(app, directline)
+    app.router.add_get("/", index)
+    app.router.add_get("/livez", livez)
+    app.router.add_static("/static/", STATIC_DIR)
+
+    async def close_nlu(_: web.Application) -> None:
+        close = getattr(nlu_client, "close", None)
+        if close is not None:
+            await close()
+
+    app.on_cleanup.append(close_nlu)
+    return app

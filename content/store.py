@@ -1,0 +1,320 @@
+"""The content store: answers, UI strings and language cues loaded from YAML and validated.
+
+Content is data that staff edit (docs/content-format.md). Loading checks the
+schema and collects every problem before raising, so one start-up attempt shows
+all the files to fix, not just the first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from content.text import Phrase, words
+
+LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
+LEVELS = ("ecec", "basic", "upper_secondary", "liberal_adult")
+UI_KEYS = (
+    "clarify_level",
+    "not_sure",
+    "nlu_unavailable",
+    "empty_message",
+    "no_words",
+    "too_long",
+    "attachment_only",
+    "error",
+    "read_more",
+    "button_help",
+    "choose_language",
+    "welcome_languages",
+)
+_URL = re.compile(r"https?://[^\s)>\]]+")
+_WELL_FORMED_URL = re.compile(r"^https://[a-z0-9.-]+\.[a-z]{2,}(/[\w\-./?%&=#~+]*)?$", re.I)
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ContentError(ValueError):
+    """Content files do not match the schema; `problems` lists every finding."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid content:\n- " + "\n- ".join(problems))
+        self.problems = problems
+
+
+Texts = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One answerable thing: a participation topic or a conversation intent's reply."""
+
+    id: str
+    kind: str  # "topic" or "conversation"
+    title: Texts
+    answer: Texts | None
+    related: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    ask: str | None = None
+    variants: dict[str, Texts] = field(default_factory=dict)
+
+    def text(self, language: str, level: str | None = None) -> str:
+        """The answer for a language, the level's variant where there is one."""
+        if level and level in self.variants:
+            return self.variants[level][language]
+        if self.answer is None:
+            raise KeyError(f"{self.id} needs a level, one of {sorted(self.variants)}")
+        return self.answer[language]
+
+    def needs_level(self, level: str | None) -> bool:
+        """True when the answer cannot be given without asking the level first."""
+        if self.ask != "level":
+            return False
+        return not (level in self.variants or (level and self.answer is not None))
+
+
+@dataclass(frozen=True)
+class Cues:
+    """Phrases in a message that choose the answer language or reveal the level."""
+
+    plain_language: tuple[Phrase, ...]
+    switch_language: dict[str, tuple[Phrase, ...]]
+    language_names: dict[str, tuple[Phrase, ...]]
+    levels: dict[str, tuple[Phrase, ...]]
+
+    def wants_plain_language(self, text: str) -> bool:
+        message = words(text)
+        return any(p.found_in(message) for p in self.plain_language)
+
+    def requested_language(self, text: str) -> str | None:
+        """A language asked for by phrase ("på svenska") or by a bare name ("English")."""
+        message = words(text)
+        for language, phrases in self.switch_language.items():
+            if any(p.found_in(message) for p in phrases):
+                return language
+        for language, phrases in self.language_names.items():
+            if any(p.is_whole(message) for p in phrases):
+                return language
+        return None
+
+    def level(self, text: str) -> str | None:
+        """The learner's level if the message names exactly one."""
+        message = words(text)
+        found = [lvl for lvl, phrases in self.levels.items() if any(p.found_in(message) for p in phrases)]
+        return found[0] if len(found) == 1 else None
+
+
+@dataclass(frozen=True)
+class ContentStore:
+    """All content, looked up by id; built only by `load_content`."""
+
+    topics: dict[str, Entry]
+    conversation: dict[str, Entry]
+    ui: dict[str, Texts]
+    level_labels: dict[str, Texts]
+    language_labels: Texts
+    cues: Cues
+    links: dict[str, str]
+
+    def entry(self, entry_id: str) -> Entry:
+        return self.topics.get(entry_id) or self.conversation[entry_id]
+
+    def ui_text(self, key: str, language: str, **values: Any) -> str:
+        text = self.ui[key][language]
+        return text.format(**values) if values else text
+
+
+class _Checker:
+    """Collects schema problems with the file they were found in."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def fail(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def texts(self, where: str, raw: Any, *, max_chars: int = 2000) -> Texts:
+        if not isinstance(raw, dict):
+            self.fail(where, f"expected a mapping with keys {', '.join(LANGUAGES)}")
+            return {}
+        result: Texts = {}
+        for language in LANGUAGES:
+            value = raw.get(language)
+            if not isinstance(value, str) or not value.strip():
+                self.fail(where, f"missing or empty text for language {language!r}")
+                continue
+            if len(value) > max_chars:
+                self.fail(where, f"{language} text longer than {max_chars} characters")
+            for url in _URL.findall(value):
+                if not _WELL_FORMED_URL.match(url):
+                    self.fail(where, f"{language} text has a malformed or non-https link {url!r}")
+            result[language] = value.strip()
+        extra = sorted(set(raw) - set(LANGUAGES))
+        if extra:
+            self.fail(where, f"unknown language keys {extra}")
+        return result
+
+    def id_list(self, where: str, raw: Any, allowed: set[str], what: str) -> tuple[str, ...]:
+        if raw is None:
+            return ()
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            self.fail(where, f"expected a list of {what}")
+            return ()
+        for item in raw:
+            if item not in allowed:
+                self.fail(where, f"unknown {what} {item!r}")
+        return tuple(raw)
+
+
+def _read_yaml(path: Path, checker: _Checker) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        checker.fail(str(path.name), f"cannot be read as YAML: {error}")
+        return None
+
+
+def read_topic_ids(path: Path) -> tuple[list[str], list[str]]:
+    """Participation topic ids and conversation intent ids from topics.yml."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    topics = [item["id"] for item in data["participation_topics"]]
+    conversation = [item["id"] for item in data["conversation_intents"]]
+    return topics, conversation
+
+
+def _load_entry(
+    path: Path, kind: str, topic_ids: set[str], link_names: set[str], checker: _Checker
+) -> Entry | None:
+    where = f"{kind}s/{path.name}" if kind == "topic" else f"conversation/{path.name}"
+    raw = _read_yaml(path, checker)
+    if not isinstance(raw, dict):
+        checker.fail(where, "expected a mapping")
+        return None
+    known = {"id", "title", "answer", "related", "links", "sources", "ask", "variants"}
+    for key in sorted(set(raw) - known):
+        checker.fail(where, f"unknown key {key!r}")
+    entry_id = raw.get("id")
+    if entry_id != path.stem:
+        checker.fail(where, f"id {entry_id!r} differs from the file name")
+    ask = raw.get("ask")
+    variants: dict[str, Texts] = {}
+    if ask is not None:
+        if ask != "level":
+            checker.fail(where, "ask must be 'level'")
+        raw_variants = raw.get("variants")
+        if not isinstance(raw_variants, dict) or len(raw_variants) < 2:
+            checker.fail(where, "ask: level needs at least two variants")
+        else:
+            for level, texts in raw_variants.items():
+                if level not in LEVELS:
+                    checker.fail(where, f"unknown level {level!r} in variants")
+                variants[level] = checker.texts(f"{where} variants.{level}", texts)
+    elif "variants" in raw:
+        checker.fail(where, "variants need ask: level")
+    answer = None
+    if "answer" in raw or not variants:
+        answer = checker.texts(f"{where} answer", raw.get("answer"))
+    sources = raw.get("sources") or []
+    if kind == "topic" and not sources:
+        checker.fail(where, "a topic needs sources pointing into the participation plan")
+    if not isinstance(sources, list) or not all(isinstance(s, str) and s for s in sources):
+        checker.fail(where, "sources must be a list of strings")
+        sources = []
+    related = checker.id_list(where, raw.get("related"), topic_ids, "related topic")
+    if entry_id in related:
+        checker.fail(where, "an entry cannot be related to itself")
+    return Entry(
+        id=str(entry_id),
+        kind=kind,
+        title=checker.texts(f"{where} title", raw.get("title"), max_chars=60),
+        answer=answer,
+        related=related,
+        links=checker.id_list(where, raw.get("links"), link_names, "link"),
+        sources=tuple(sources),
+        ask=ask,
+        variants=variants,
+    )
+
+
+def _phrases(where: str, raw: Any, checker: _Checker) -> tuple[Phrase, ...]:
+    if not isinstance(raw, list) or not raw:
+        checker.fail(where, "expected a non-empty list of phrases")
+        return ()
+    phrases = []
+    for item in raw:
+        try:
+            phrases.append(Phrase(str(item)))
+        except ValueError as error:
+            checker.fail(where, str(error))
+    return tuple(phrases)
+
+
+def _phrase_map(where: str, raw: Any, keys: tuple[str, ...], checker: _Checker):
+    if not isinstance(raw, dict):
+        checker.fail(where, "expected a mapping")
+        return {}
+    for key in sorted(set(raw) - set(keys)):
+        checker.fail(where, f"unknown key {key!r}")
+    return {key: _phrases(f"{where}.{key}", raw[key], checker) for key in keys if key in raw}
+
+
+def _load_cues(path: Path, checker: _Checker) -> Cues:
+    raw = _read_yaml(path, checker) or {}
+    languages = ("fi", "sv", "en")
+    return Cues(
+        plain_language=_phrases("language.yml plain_language", raw.get("plain_language"), checker),
+        switch_language=_phrase_map(
+            "language.yml switch_language", raw.get("switch_language"), languages, checker
+        ),
+        language_names=_phrase_map(
+            "language.yml language_names", raw.get("language_names"), languages, checker
+        ),
+        levels=_phrase_map("language.yml levels", raw.get("levels"), LEVELS, checker),
+    )
+
+
+def load_content(folder: Path, links: dict[str, str]) -> ContentStore:
+    """Load and validate all content under `folder`; raise ContentError listing every problem."""
+    checker = _Checker()
+    topic_ids, conversation_ids = read_topic_ids(folder / "topics.yml")
+    topic_set = set(topic_ids)
+    link_names = set(links)
+    entries: dict[str, dict[str, Entry]] = {"topic": {}, "conversation": {}}
+    for kind, subfolder, expected in (
+        ("topic", "topics", topic_ids),
+        ("conversation", "conversation", conversation_ids),
+    ):
+        for entry_id in expected:
+            path = folder / subfolder / f"{entry_id}.yml"
+            if not path.is_file():
+                checker.fail(f"{subfolder}/{entry_id}.yml", "missing")
+                continue
+            entry = _load_entry(path, kind, topic_set, link_names, checker)
+            if entry is not None:
+                entries[kind][entry_id] = entry
+        for path in sorted((folder / subfolder).glob("*.yml")):
+            if path.stem not in expected:
+                checker.fail(f"{subfolder}/{path.name}", "not an id listed in topics.yml")
+    ui_raw = _read_yaml(folder / "ui.yml", checker) or {}
+    ui = {key: checker.texts(f"ui.yml {key}", ui_raw.get(key)) for key in UI_KEYS}
+    level_labels = {
+        level: checker.texts(f"ui.yml levels.{level}", (ui_raw.get("levels") or {}).get(level))
+        for level in LEVELS
+    }
+    language_labels = checker.texts("ui.yml languages", ui_raw.get("languages"), max_chars=30)
+    cues = _load_cues(folder / "language.yml", checker)
+    if checker.problems:
+        raise ContentError(checker.problems)
+    return ContentStore(
+        topics=entries["topic"],
+        conversation=entries["conversation"],
+        ui=ui,
+        level_labels=level_labels,
+        language_labels=language_labels,
+        cues=cues,
+        links=dict(links),
+    )

@@ -1,0 +1,50 @@
+"""Text folding and phrase matching shared by the content cues and the NLU front end.
+
+Users type without umlauts ("paivakoti"), in any case, with punctuation around
+words. Cue phrases in content/language.yml are matched on folded word lists so
+that one list entry covers all those spellings.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "a", "é": "e", "ü": "u"})
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
+
+
+def fold(text: str) -> str:
+    """Lower-case, NFKC-normalise and strip Nordic accents."""
+    return unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
+
+
+def words(text: str) -> list[str]:
+    """The folded words of a text, punctuation dropped."""
+    return _WORD.findall(fold(text))
+
+
+class Phrase:
+    """One cue phrase: folded words, where a trailing '*' on a word matches any ending."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.parts = [(w.rstrip("*"), w.endswith("*")) for w in fold(source).split()]
+        if not self.parts or not all(stem for stem, _ in self.parts):
+            raise ValueError(f"empty cue phrase {source!r}")
+
+    def _word_matches(self, word: str, index: int) -> bool:
+        stem, is_prefix = self.parts[index]
+        return word.startswith(stem) if is_prefix else word == stem
+
+    def found_in(self, message_words: list[str]) -> bool:
+        """True when the phrase occurs as consecutive words of the message."""
+        size = len(self.parts)
+        for start in range(len(message_words) - size + 1):
+            if all(self._word_matches(message_words[start + i], i) for i in range(size)):
+                return True
+        return False
+
+    def is_whole(self, message_words: list[str]) -> bool:
+        """True when the message consists of this phrase only."""
+        return len(message_words) == len(self.parts) and self.found_in(message_words)

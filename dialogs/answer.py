@@ -1,0 +1,56 @@
+"""Answer dialog: a participation topic's answer, asking the learner's level first where it matters.
+
+Steps: `begin` (topic recognised) -> either the answer, or the level question
+with one button per level that has its own answer; `on_level` (a level chosen)
+-> the answer. The level is remembered for the rest of the conversation.
+"""
+
+from __future__ import annotations
+
+from content.store import ContentStore
+
+from dialogs.messages import Button, Reply
+from dialogs.replies import ReplyFactory
+from dialogs.state import ConversationData
+
+
+class AnswerDialog:
+    def __init__(self, content: ContentStore, replies: ReplyFactory) -> None:
+        self._content = content
+        self._replies = replies
+
+    def begin(self, topic_id: str, state: ConversationData, language: str, text: str = "") -> Reply:
+        """Answer a topic, using a level named in the message or remembered from earlier."""
+        level_in_text = self._content.cues.level(text) if text else None
+        if level_in_text:
+            state.level = level_in_text
+        entry = self._content.topics[topic_id]
+        if entry.needs_level(state.level):
+            return self._ask_level(topic_id, state, language)
+        return self._answer(topic_id, state, language)
+
+    def on_level(self, level: str, state: ConversationData, language: str) -> Reply | None:
+        """The user picked a level for the pending topic; None when nothing was pending."""
+        topic_id = state.pending_topic
+        if topic_id is None or topic_id not in self._content.topics:
+            state.level = level
+            return None
+        state.level = level
+        entry = self._content.topics[topic_id]
+        if entry.needs_level(level):
+            return self._ask_level(topic_id, state, language)
+        return self._answer(topic_id, state, language)
+
+    def _ask_level(self, topic_id: str, state: ConversationData, language: str) -> Reply:
+        entry = self._content.topics[topic_id]
+        state.pending_topic = topic_id
+        buttons = [
+            Button(self._content.level_labels[level][language], {"level": level})
+            for level in entry.variants
+        ]
+        return self._replies.ui_reply("clarify_level", language, topic_id, buttons)
+
+    def _answer(self, topic_id: str, state: ConversationData, language: str) -> Reply:
+        state.pending_topic = None
+        state.last_topic = topic_id
+        return self._replies.entry_reply(topic_id, language, level=state.level)

@@ -1,0 +1,57 @@
+"""Fallbacks: not sure, out of scope, NLU down, and messages that cannot be read.
+
+All of them answer honestly and leave a way forward (buttons); none of them
+pretends to answer a topic.
+"""
+
+from __future__ import annotations
+
+from nlu.client import Parse
+
+from dialogs.messages import Reply
+from dialogs.replies import ReplyFactory
+
+
+class FallbackDialog:
+    def __init__(
+        self,
+        replies: ReplyFactory,
+        topic_ids: set[str],
+        suggestion_min_confidence: float,
+        max_suggestions: int,
+    ) -> None:
+        self._replies = replies
+        self._topic_ids = topic_ids
+        self._min = suggestion_min_confidence
+        self._max = max_suggestions
+
+    def not_sure(self, parse: Parse, language: str) -> Reply:
+        """Low confidence: the likeliest participation topics as buttons, plus help."""
+        likely = [
+            score.name
+            for score in parse.ranking
+            if score.name in self._topic_ids and score.confidence >= self._min
+        ][: self._max]
+        buttons = self._replies.topic_buttons(likely, language) + [
+            self._replies.help_button(language)
+        ]
+        return self._replies.ui_reply("not_sure", language, "out_of_scope", buttons)
+
+    def out_of_scope(self, language: str) -> Reply:
+        return self._replies.entry_reply(
+            "out_of_scope", language, extra_buttons=[self._replies.help_button(language)]
+        )
+
+    def nlu_unavailable(self, language: str) -> Reply:
+        buttons = self._replies.menu_buttons(language) + [self._replies.help_button(language)]
+        return self._replies.ui_reply("nlu_unavailable", language, "out_of_scope", buttons)
+
+    def unreadable(self, key: str, language: str, **values) -> Reply:
+        """Empty, wordless, too long or attachment-only messages: say why, offer the menu."""
+        buttons = self._replies.menu_buttons(language) + [self._replies.help_button(language)]
+        return self._replies.ui_reply(key, language, "help", buttons, **values)
+
+    def error(self, language: str) -> Reply:
+        return self._replies.ui_reply(
+            "error", language, "out_of_scope", [self._replies.help_button(language)]
+        )

@@ -1,0 +1,76 @@
+"""Which language a reply is in: explicit choice > confident detection > conversation > channel locale.
+
+Detection is weak on 1-3 word messages, so it only overrides the conversation's
+language when it is confident. On the very first message, with nothing else to
+go on, a less confident guess still beats the configured default.
+Plain Finnish (fi-x-selko) is never detected: a user asks for it, and a Finnish
+message then keeps it.
+"""
+
+from __future__ import annotations
+
+from nlu.language import LanguageDetector
+
+from dialogs.state import ConversationData
+
+ANSWER_LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
+
+
+def language_from_locale(locale: str | None) -> str | None:
+    """Map a channel locale ("sv-FI", "en-US", "fi-x-selko") to an answer language."""
+    if not locale or not isinstance(locale, str):
+        return None
+    lowered = locale.strip().lower().replace("_", "-")
+    if lowered.startswith("fi-x-selko"):
+        return "fi-x-selko"
+    primary = lowered.split("-")[0]
+    return primary if primary in ("fi", "sv", "en") else None
+
+
+def letter_count(text: str) -> int:
+    return sum(ch.isalpha() for ch in text)
+
+
+class LanguagePolicy:
+    """Decides and records the conversation's answer language for each message."""
+
+    def __init__(
+        self,
+        detector: LanguageDetector,
+        default: str,
+        min_confidence: float,
+        first_message_min_confidence: float,
+        min_letters: int,
+    ) -> None:
+        self._detector = detector
+        self._default = default
+        self._min_confidence = min_confidence
+        self._first_min_confidence = first_message_min_confidence
+        self._min_letters = min_letters
+
+    def current(self, state: ConversationData, locale: str | None) -> str:
+        """The language to answer in when the message itself says nothing new."""
+        return state.language or language_from_locale(locale) or self._default
+
+    def observe(self, state: ConversationData, text: str, locale: str | None) -> str:
+        """Update the conversation's language from one message and return it."""
+        if state.language_explicit:
+            return self.current(state, locale)
+        base = self.current(state, locale)
+        first_guess = state.language is None and language_from_locale(locale) is None
+        threshold = self._first_min_confidence if first_guess else self._min_confidence
+        detection = None
+        if letter_count(text) >= self._min_letters:
+            detection = self._detector.detect(text)
+        language = base
+        if detection is not None and detection.confidence >= threshold:
+            language = detection.language
+            if language == "fi" and base == "fi-x-selko":
+                language = base
+        state.language = language
+        return language
+
+    def guess(self, text: str) -> str | None:
+        """The detector's best guess whatever its confidence (for "kan du svenska?")."""
+        detection = self._detector.detect(text) if letter_count(text) >= 3 else None
+        return detection.language if detection else None

@@ -1,0 +1,45 @@
+"""Small talk: replies of the conversation intents (greet, help, privacy...) and language switches."""
+
+from __future__ import annotations
+
+from content.store import ContentStore
+
+from dialogs.answer import AnswerDialog
+from dialogs.messages import Reply
+from dialogs.replies import ReplyFactory
+from dialogs.state import ConversationData
+
+# Replies that close or abandon what was going on: a pending level question ends.
+_ENDS_PENDING = {"cancel", "deny", "goodbye", "thanks", "greet", "help"}
+# Replies that lead somewhere: offer the help menu button under them.
+_OFFER_HELP = {"bot_challenge", "human_contact", "privacy", "give_feedback", "deny", "thanks"}
+
+
+class SmallTalkDialog:
+    def __init__(self, content: ContentStore, replies: ReplyFactory, answers: AnswerDialog) -> None:
+        self._content = content
+        self._replies = replies
+        self._answers = answers
+
+    def reply(self, intent: str, state: ConversationData, language: str) -> list[Reply]:
+        if intent in _ENDS_PENDING:
+            state.pending_topic = None
+        extra = [self._replies.help_button(language)] if intent in _OFFER_HELP else []
+        if intent == "greet":
+            extra = self._replies.language_buttons(except_language=language)
+        return [self._replies.entry_reply(intent, language, extra_buttons=extra)]
+
+    def switch_language(self, intent: str, state: ConversationData, language: str) -> list[Reply]:
+        """Confirm a chosen language, then repeat the last answer in it so nothing is lost."""
+        state.choose_language(language)
+        replies = [self._replies.entry_reply(intent, language)]
+        if state.pending_topic:
+            replies.append(self._answers.begin(state.pending_topic, state, language))
+        elif state.last_topic:
+            replies.append(self._answers.begin(state.last_topic, state, language))
+        return replies
+
+    def choose_language_menu(self, language: str, intent: str) -> list[Reply]:
+        """A language request without a clear target: offer the languages as buttons."""
+        buttons = self._replies.language_buttons()
+        return [self._replies.ui_reply("choose_language", language, intent, buttons)]

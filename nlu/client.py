@@ -1,0 +1,97 @@
+"""The NLU behind one method: `parse(text) -> Parse`, with Rasa's HTTP API as the real implementation.
+
+A Rasa outage never crashes a turn and never changes the return type: the client
+raises `NluUnavailable`, which the dialogs turn into a polite fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    name: str
+    confidence: float
+
+
+@dataclass(frozen=True)
+class Parse:
+    """What the NLU understood: the top intent, its confidence and the ranking below it."""
+
+    intent: str
+    confidence: float
+    ranking: tuple[IntentScore, ...] = field(default_factory=tuple)
+    model_id: str = ""
+
+
+class NluUnavailable(Exception):
+    """The NLU service could not be reached or answered nonsense."""
+
+
+class NluClient(Protocol):
+    async def parse(self, text: str) -> Parse: ...
+
+
+def strip_intent_prefix(text: str) -> str:
+    """Remove leading '/' so Rasa never reads a user's message as an intent command ("/greet")."""
+    return text.lstrip().lstrip("/").lstrip()
+
+
+def parse_from_rasa(payload: object) -> Parse:
+    """Turn Rasa's /model/parse JSON into a Parse, or raise NluUnavailable on an odd shape."""
+    try:
+        intent = payload["intent"]  # type: ignore[index]
+        ranking = tuple(
+            IntentScore(str(item["name"]), float(item["confidence"]))
+            for item in payload.get("intent_ranking") or []  # type: ignore[union-attr]
+        )
+        return Parse(
+            intent=str(intent["name"]),
+            confidence=float(intent["confidence"]),
+            ranking=ranking,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise NluUnavailable("unexpected parse response shape") from error
+
+
+class RasaNluClient:
+    """Calls a Rasa server's `POST /model/parse` with a timeout and the server's auth token."""
+
+    def __init__(self, url: str, token: str, timeout_seconds: float) -> None:
+        self._url = url.rstrip("/") + "/model/parse"
+        self._params = {"token": token} if token else {}
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    async def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def parse(self, text: str) -> Parse:
+        cleaned = strip_intent_prefix(text)
+        session = await self._client()
+        try:
+            async with session.post(
+                self._url, params=self._params, json={"text": cleaned}
+            ) as response:
+                if response.status != 200:
+                    logger.warning("NLU answered HTTP %s", response.status)
+                    raise NluUnavailable(f"HTTP {response.status}")
+                payload = await response.json(content_type=None)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+            logger.warning("NLU unreachable: %s", type(error).__name__)
+            raise NluUnavailable(type(error).__name__) from error
+        return parse_from_rasa(payload)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,36 @@
+"""Test doubles for unit tests only (integration tests use the real Rasa model).
+
+`ScriptedNlu` answers from a fixed table so that dialog logic can be tested
+fast and deterministically; `FixedDetector` does the same for language detection.
+"""
+
+from __future__ import annotations
+
+from nlu.client import IntentScore, NluUnavailable, Parse
+from nlu.language import Detection
+
+
+class ScriptedNlu:
+    def __init__(self, table: dict[str, Parse] | None = None, default: Parse | None = None):
+        self.table = table or {}
+        self.default = default or Parse("out_of_scope", 0.9)
+        self.calls: list[str] = []
+        self.down = False
+
+    def add(self, text: str, intent: str, confidence: float = 0.95, ranking=()) -> None:
+        scores = tuple(IntentScore(n, c) for n, c in ranking) or (IntentScore(intent, confidence),)
+        self.table[text] = Parse(intent, confidence, scores)
+
+    async def parse(self, text: str) -> Parse:
+        self.calls.append(text)
+        if self.down:
+            raise NluUnavailable("down")
+        return self.table.get(text, self.default)
+
+
+class FixedDetector:
+    def __init__(self, table: dict[str, Detection] | None = None):
+        self.table = table or {}
+
+    def detect(self, text: str) -> Detection | None:
+        return self.table.get(text)

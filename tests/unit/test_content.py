@@ -1,0 +1,104 @@
+"""Content validation: every topic in every language, grounded sources, chat-sized, plain Finnish."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from content.store import LANGUAGES, ContentError, load_content, read_topic_ids
+
+ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "content" / "sources" / "osallisuussuunnitelma.txt"
+SHARED_TOPICS = ROOT.parent / "shared" / "topics.yml"
+
+
+def all_texts(content):
+    for entry in [*content.topics.values(), *content.conversation.values()]:
+        if entry.answer:
+            yield entry.id, None, entry.answer
+        for level, texts in entry.variants.items():
+            yield entry.id, level, texts
+
+
+def test_every_topic_and_intent_has_content_in_every_language(content):
+    topic_ids, conversation_ids = read_topic_ids(ROOT / "content" / "topics.yml")
+    assert sorted(content.topics) == sorted(topic_ids)
+    assert sorted(content.conversation) == sorted(conversation_ids)
+    for entry_id, _level, texts in all_texts(content):
+        assert set(texts) == set(LANGUAGES), entry_id
+        assert all(t.strip() for t in texts.values()), entry_id
+
+
+@pytest.mark.skipif(not SHARED_TOPICS.exists(), reason="../shared/topics.yml not beside this checkout")
+def test_topic_registry_keeps_every_shared_id():
+    ours = read_topic_ids(ROOT / "content" / "topics.yml")
+    shared = read_topic_ids(SHARED_TOPICS)
+    assert set(shared[0]) <= set(ours[0]) and set(shared[1]) <= set(ours[1])
+
+
+def test_sources_quote_the_participation_plan(content):
+    seed = re.sub(r"\s+", " ", SEED.read_text(encoding="utf-8")).lower()
+    for entry in content.topics.values():
+        for source in entry.sources:
+            quoted = re.split(r"[:>]", source)[-1].strip().lower()
+            assert quoted and quoted in seed, f"{entry.id}: {source!r} not found in the seed"
+
+
+def test_answers_are_chat_sized(content):
+    lengths = [
+        len(text.split())
+        for _id, _level, texts in all_texts(content)
+        for lang, text in texts.items()
+    ]
+    assert max(lengths) <= 110
+    assert sum(n <= 80 for n in lengths) / len(lengths) >= 0.75
+
+
+def test_plain_finnish_uses_short_sentences(content):
+    for entry_id, level, texts in all_texts(content):
+        selko, standard = texts["fi-x-selko"], texts["fi"]
+        sentences = [s for s in re.split(r"[.!?]\s+|\n+", selko) if s.strip()]
+        longest = max(len(s.split()) for s in sentences)
+        assert longest <= 12, f"{entry_id}/{level}: a plain-Finnish sentence of {longest} words"
+        assert len(selko.split()) <= 70, f"{entry_id}/{level}: plain Finnish too long"
+        assert selko != standard, f"{entry_id}/{level}: plain Finnish is a copy of Finnish"
+
+
+def test_no_invented_contact_details(content):
+    phone = re.compile(r"\+?\d[\d \-]{6,}\d")
+    email = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+    for entry_id, _level, texts in all_texts(content):
+        for text in texts.values():
+            assert not phone.search(text), entry_id
+            assert not email.search(text), entry_id
+            assert "http" not in text, f"{entry_id}: URLs belong in config links"
+
+
+def test_level_dependent_topics(content):
+    for topic in ("student_council", "learning_plans", "parent_committee"):
+        assert content.topics[topic].ask == "level"
+    assert set(content.topics["student_council"].variants) == {"basic", "upper_secondary"}
+
+
+def test_loader_reports_every_problem(tmp_path, config):
+    import shutil
+
+    folder = tmp_path / "content"
+    shutil.copytree(config.content.path(), folder)
+    broken = folder / "topics" / "youth_council.yml"
+    data = yaml.safe_load(broken.read_text(encoding="utf-8"))
+    del data["answer"]["sv"]
+    data["related"] = ["no_such_topic"]
+    data["links"] = ["nowhere"]
+    broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    (folder / "topics" / "school_board.yml").unlink()
+    with pytest.raises(ContentError) as caught:
+        load_content(folder, config.links)
+    problems = "\n".join(caught.value.problems)
+    assert "youth_council.yml answer: missing or empty text for language 'sv'" in problems
+    assert "unknown related topic 'no_such_topic'" in problems
+    assert "unknown link 'nowhere'" in problems
+    assert "topics/school_board.yml: missing" in problems

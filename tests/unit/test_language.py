@@ -1,0 +1,90 @@
+"""Language cues and the language policy, with the real detectors (they run locally)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialogs.language import LanguagePolicy, language_from_locale
+from dialogs.state import ConversationData
+from nlu.language import LangdetectDetector, LinguaDetector
+
+
+@pytest.fixture(scope="module")
+def lingua():
+    return LinguaDetector()
+
+
+def policy(detector) -> LanguagePolicy:
+    return LanguagePolicy(detector, "fi", 0.9, 0.5, 3)
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("miten pääsen oppilaskuntaan?", "fi"),
+        ("hur kan jag påverka på daghemmet?", "sv"),
+        ("how do I join the youth council?", "en"),
+    ],
+)
+def test_detectors_on_clear_sentences(lingua, text, language):
+    assert lingua.detect(text).language == language
+    assert LangdetectDetector().detect(text).language == language
+
+
+def test_langdetect_is_repeatable():
+    detector = LangdetectDetector()
+    results = {detector.detect("hej hej").language for _ in range(5)}
+    assert len(results) == 1
+
+
+@pytest.mark.parametrize(
+    "locale, expected",
+    [("sv-FI", "sv"), ("en_US", "en"), ("fi", "fi"), ("fi-x-selko", "fi-x-selko"), ("de-DE", None),
+     (None, None), ("", None)],
+)
+def test_locale_mapping(locale, expected):
+    assert language_from_locale(locale) == expected
+
+
+def test_explicit_choice_wins_over_detection(lingua):
+    state = ConversationData()
+    state.choose_language("sv")
+    assert policy(lingua).observe(state, "miten pääsen oppilaskuntaan?", None) == "sv"
+
+
+def test_short_message_keeps_conversation_language(lingua):
+    state = ConversationData(language="sv")
+    assert policy(lingua).observe(state, "ok", None) == "sv"
+
+
+def test_confident_detection_overrides_locale_prior(lingua):
+    state = ConversationData()
+    assert policy(lingua).observe(state, "how do I join the youth council?", "fi-FI") == "en"
+
+
+def test_finnish_keeps_plain_finnish(lingua):
+    state = ConversationData(language="fi-x-selko")
+    assert policy(lingua).observe(state, "mikä on nuorisoneuvosto ja miten sinne pääsee", None) == (
+        "fi-x-selko"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, plain, requested, level",
+    [
+        ("mikä on ruutiraha? sano helposti", True, None, None),
+        ("Selkokielellä kiitos", True, None, None),
+        ("in english please: what is the parent committee", False, "en", None),
+        ("kan du svara på svenska", False, "sv", None),
+        ("svenska", False, "sv", None),
+        ("miten pääsen lukion opiskelijakuntaan", False, None, "upper_secondary"),
+        ("hur kan jag påverka på daghemmet?", False, None, "ecec"),
+        ("paivakodin vanhempaintoimikunta", False, None, "ecec"),
+        ("miten pääsen oppilaskuntaan", False, None, None),
+        ("mitä eroa on päiväkodilla ja lukiolla", False, None, None),
+    ],
+)
+def test_cues(content, text, plain, requested, level):
+    assert content.cues.wants_plain_language(text) is plain
+    assert content.cues.requested_language(text) == requested
+    assert content.cues.level(text) == level

@@ -1,0 +1,192 @@
+"""Dialog routing with a scripted NLU (a test double for speed) and the real language detector."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import build_router
+from dialogs.messages import UserMessage
+from dialogs.state import ConversationData
+from tests.unit.doubles import ScriptedNlu
+
+
+@pytest.fixture
+def nlu() -> ScriptedNlu:
+    return ScriptedNlu()
+
+
+@pytest.fixture
+def router(config, content, nlu):
+    return build_router(config, content, nlu)
+
+
+async def say(router, state, text, payload=None, locale=None):
+    return await router.respond(UserMessage(text=text, payload=payload or {}, locale=locale), state)
+
+
+async def test_topic_answer_in_detected_language(router, nlu, content):
+    nlu.add("how do I join the youth council?", "youth_council")
+    state = ConversationData()
+    [reply] = await say(router, state, "how do I join the youth council?")
+    assert reply.topic == "youth_council"
+    assert reply.locale == "en"
+    assert reply.text.startswith(content.topics["youth_council"].answer["en"][:40])
+    assert {b.payload["intent"] for b in reply.buttons} == set(
+        content.topics["youth_council"].related
+    )
+
+
+async def test_level_question_then_answer_and_level_remembered(router, nlu, content):
+    nlu.add("miten pääsen oppilaskuntaan?", "student_council")
+    state = ConversationData()
+    [question] = await say(router, state, "miten pääsen oppilaskuntaan?")
+    assert question.topic == "student_council"
+    assert question.text == content.ui["clarify_level"]["fi"]
+    levels = [b.payload["level"] for b in question.buttons]
+    assert levels == list(content.topics["student_council"].variants)
+    [answer] = await say(router, state, "Lukio", payload={"level": "upper_secondary"})
+    assert answer.text.startswith(
+        content.topics["student_council"].variants["upper_secondary"]["fi"][:40]
+    )
+    assert state.level == "upper_secondary"
+    # Asked once: the next level-dependent topic uses the remembered level.
+    nlu.add("mitä opetussuunnitelmaan kuuluu", "learning_plans")
+    [again] = await say(router, state, "mitä opetussuunnitelmaan kuuluu")
+    assert again.text.startswith(
+        content.topics["learning_plans"].variants["upper_secondary"]["fi"][:40]
+    )
+
+
+async def test_level_named_in_question_skips_the_question(router, nlu, content):
+    text = "hur kan jag påverka på daghemmet?"
+    nlu.add(text, "parent_committee")
+    [reply] = await say(router, ConversationData(), text)
+    assert reply.locale == "sv"
+    assert reply.text.startswith(content.topics["parent_committee"].variants["ecec"]["sv"][:40])
+
+
+async def test_typed_button_label_routes_like_the_button(router, nlu, content):
+    nlu.add("miten pääsen oppilaskuntaan?", "student_council")
+    state = ConversationData()
+    [question] = await say(router, state, "miten pääsen oppilaskuntaan?")
+    label = question.buttons[0].label
+    [answer] = await say(router, state, label.upper())
+    assert answer.text.startswith(content.topics["student_council"].variants["basic"]["fi"][:40])
+    assert label.upper() not in nlu.calls
+
+
+async def test_plain_language_request_inside_question(router, nlu, content):
+    text = "mikä on ruutiraha? sano helposti"
+    nlu.add(text, "ruuti_budget")
+    state = ConversationData()
+    [reply] = await say(router, state, text)
+    assert reply.locale == "fi-x-selko"
+    assert reply.text.startswith(content.topics["ruuti_budget"].answer["fi-x-selko"][:40])
+    # The choice sticks, also for a Finnish follow-up.
+    nlu.add("entä nuorisoneuvosto", "youth_council")
+    [follow] = await say(router, state, "entä nuorisoneuvosto")
+    assert follow.locale == "fi-x-selko"
+
+
+async def test_plain_language_intent_repeats_last_answer_in_selko(router, nlu, content):
+    nlu.add("mikä on johtokunta", "school_board")
+    nlu.add("en ymmärrä", "plain_language")
+    state = ConversationData()
+    await say(router, state, "mikä on johtokunta")
+    confirm, repeat = await say(router, state, "en ymmärrä")
+    assert confirm.topic == "plain_language" and confirm.locale == "fi-x-selko"
+    assert repeat.topic == "school_board" and repeat.locale == "fi-x-selko"
+
+
+async def test_language_switch_mid_conversation_sticks(router, nlu):
+    nlu.add("mikä on vanhempainyhdistys", "parents_association")
+    nlu.add("på svenska tack", "change_language")
+    nlu.add("mikä on nuorisoneuvosto ja miten sinne pääsee", "youth_council")
+    state = ConversationData()
+    [first] = await say(router, state, "mikä on vanhempainyhdistys")
+    assert first.locale == "fi"
+    confirm, repeat = await say(router, state, "på svenska tack")
+    assert (confirm.locale, repeat.locale) == ("sv", "sv")
+    assert repeat.topic == "parents_association"
+    [after] = await say(router, state, "mikä on nuorisoneuvosto ja miten sinne pääsee")
+    assert after.locale == "sv"
+
+
+async def test_language_button(router, nlu):
+    state = ConversationData()
+    replies = await say(router, state, "English", payload={"lang": "en"})
+    assert replies[0].locale == "en" and replies[0].topic == "change_language"
+    assert state.language_explicit
+
+
+async def test_low_confidence_offers_likely_topics_and_help(router, nlu, content):
+    text = "vaikuttaminen koulussa jotenkin"
+    nlu.add(
+        text,
+        "student_council",
+        0.2,
+        ranking=[("student_council", 0.2), ("greet", 0.15), ("school_board", 0.1), ("peer_groups", 0.01)],
+    )
+    [reply] = await say(router, ConversationData(), text)
+    assert reply.topic == "out_of_scope"
+    payloads = [b.payload for b in reply.buttons]
+    assert payloads == [{"intent": "student_council"}, {"intent": "school_board"}, {"intent": "help"}]
+
+
+async def test_out_of_scope_never_answers_a_topic(router, nlu, content):
+    nlu.add("paljonko päivähoito maksaa", "out_of_scope")
+    [reply] = await say(router, ConversationData(), "paljonko päivähoito maksaa")
+    assert reply.topic == "out_of_scope"
+    assert reply.text.startswith(content.conversation["out_of_scope"].answer["fi"][:30])
+    assert {"intent": "help"} in [b.payload for b in reply.buttons]
+
+
+async def test_nlu_down_is_a_polite_fallback(router, nlu, content):
+    nlu.down = True
+    [reply] = await say(router, ConversationData(), "miten pääsen oppilaskuntaan")
+    assert reply.topic == "out_of_scope"
+    assert reply.text == content.ui["nlu_unavailable"]["fi"]
+    assert reply.buttons
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("", "empty_message"),
+        ("   \t\n ", "empty_message"),
+        ("\u0000\u0007\u200b", "empty_message"),
+        ("👍🎉🙂", "no_words"),
+        ("x" * 10_000, "too_long"),
+    ],
+)
+async def test_unreadable_input_gets_a_reason_without_nlu(router, nlu, content, text, key):
+    [reply] = await say(router, ConversationData(), text)
+    expected = content.ui_text(key, "fi", max_chars=1000) if key == "too_long" else content.ui[key]["fi"]
+    assert reply.text == expected
+    assert nlu.calls == []
+
+
+async def test_attachment_without_text(router, nlu, content):
+    message = UserMessage(text="", has_attachments=True)
+    [reply] = await router.respond(message, ConversationData())
+    assert reply.text == content.ui["attachment_only"]["fi"]
+
+
+async def test_channel_locale_is_the_prior_for_short_messages(router, nlu):
+    nlu.add("hej", "greet")
+    [reply] = await say(router, ConversationData(), "hej", locale="sv-FI")
+    assert reply.locale == "sv"
+
+
+async def test_every_conversation_intent_answers_in_every_language(router, nlu, content):
+    for intent in content.conversation:
+        if intent in ("change_language", "plain_language"):
+            continue
+        for language in ("fi", "sv", "en", "fi-x-selko"):
+            nlu.add(f"{intent}-{language}", intent)
+            state = ConversationData()
+            state.choose_language(language)
+            replies = await say(router, state, f"{intent}-{language}")
+            assert replies[0].topic == intent
+            assert replies[0].locale == language
+            assert replies[0].text
