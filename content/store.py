@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from content.text import Phrase, words
+from content.text import Phrase, original_words, words
 
 LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 LEVELS = ("ecec", "basic", "upper_secondary", "liberal_adult")
@@ -100,6 +100,19 @@ class Cues:
             if any(p.is_whole(message) for p in phrases):
                 return language
         return None
+
+    def without_language_cues(self, text: str) -> str:
+        """The message with plain-language and language-switch phrases removed.
+
+        "mikä on ruutiraha? sano helposti" -> "mikä on ruutiraha": the NLU then sees
+        the question, not the request about the language, which the language
+        layer has already handled.
+        """
+        originals = original_words(text)
+        message = [word for word in words(text)]
+        phrases = [*self.plain_language, *(p for ps in self.switch_language.values() for p in ps)]
+        covered = {i for phrase in phrases for span in phrase.spans(message) for i in span}
+        return " ".join(word for i, word in enumerate(originals) if i not in covered)
 
     def level(self, text: str) -> str | None:
         """The learner's level if the message names exactly one."""

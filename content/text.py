@@ -21,7 +21,12 @@ def fold(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The folded words of a text, punctuation dropped."""
-    return _WORD.findall(fold(text))
+    return [fold(word) for word in original_words(text)]
+
+
+def original_words(text: str) -> list[str]:
+    """The words of a text as written (NFKC), punctuation dropped."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text))
 
 
 class Phrase:
@@ -37,13 +42,18 @@ class Phrase:
         stem, is_prefix = self.parts[index]
         return word.startswith(stem) if is_prefix else word == stem
 
+    def spans(self, message_words: list[str]) -> list[range]:
+        """Where the phrase occurs as consecutive words of the message (word indexes)."""
+        size = len(self.parts)
+        return [
+            range(start, start + size)
+            for start in range(len(message_words) - size + 1)
+            if all(self._word_matches(message_words[start + i], i) for i in range(size))
+        ]
+
     def found_in(self, message_words: list[str]) -> bool:
         """True when the phrase occurs as consecutive words of the message."""
-        size = len(self.parts)
-        for start in range(len(message_words) - size + 1):
-            if all(self._word_matches(message_words[start + i], i) for i in range(size)):
-                return True
-        return False
+        return bool(self.spans(message_words))
 
     def is_whole(self, message_words: list[str]) -> bool:
         """True when the message consists of this phrase only."""

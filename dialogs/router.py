@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"\s+")
+MIN_QUESTION_WORDS = 3
 
 
 def normalise(text: str | None) -> str:
@@ -122,24 +123,34 @@ class Router:
         elif requested:
             state.choose_language(requested)
         language = self._language.observe(state, text, message.locale)
+        explicit = wants_plain or bool(requested)
+        nlu_text = text
+        if explicit:
+            # The NLU gets the question without the language request; a remainder of
+            # one or two words ("selkokielellä kiitos") is too little to be a question.
+            remainder = cues.without_language_cues(text)
+            if len(remainder.split()) >= MIN_QUESTION_WORDS:
+                nlu_text = remainder
 
         try:
-            parse = await self._nlu.parse(text)
+            parse = await self._nlu.parse(nlu_text)
         except NluUnavailable:
             return [self._fallback.nlu_unavailable(language)]
-        return self._dispatch(parse, text, state, language, explicit=wants_plain or bool(requested))
+        return self._dispatch(parse, text, state, language, explicit=explicit)
 
     def _dispatch(
         self, parse: Parse, text: str, state: ConversationData, language: str, explicit: bool
     ) -> list[Reply]:
         intent = parse.intent
+        if explicit and not self._is_question(parse):
+            # A language request with nothing else to answer: confirm and repeat.
+            switched = "plain_language" if state.language == "fi-x-selko" else "change_language"
+            return self._smalltalk.switch_language(switched, state, language)
         if intent == "plain_language":
-            if language in ("sv", "en") and not explicit:
+            if language in ("sv", "en"):
                 # "jag förstår inte": offer plain Finnish and the languages, don't force it.
                 return self._smalltalk.choose_language_menu(language, intent)
             return self._smalltalk.switch_language(intent, state, "fi-x-selko")
-        if intent == "change_language" and explicit:
-            return self._smalltalk.switch_language(intent, state, language)
         if intent == "change_language":
             target = self._language.guess(text)
             if target and target != language:
@@ -155,6 +166,10 @@ class Router:
             return self._smalltalk.reply(intent, state, language)
         logger.warning("NLU returned an intent without content: %s", intent)
         return [self._fallback.not_sure(parse, language)]
+
+    def _is_question(self, parse: Parse) -> bool:
+        """A topic or out-of-scope question, as opposed to small talk about the language."""
+        return parse.intent in self._content.topics or parse.intent == "out_of_scope"
 
     async def _route_payload(
         self, payload: dict, state: ConversationData, message: UserMessage

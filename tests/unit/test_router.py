@@ -77,9 +77,10 @@ async def test_typed_button_label_routes_like_the_button(router, nlu, content):
 
 async def test_plain_language_request_inside_question(router, nlu, content):
     text = "mikä on ruutiraha? sano helposti"
-    nlu.add(text, "ruuti_budget")
+    nlu.add("mikä on ruutiraha", "ruuti_budget")
     state = ConversationData()
     [reply] = await say(router, state, text)
+    assert nlu.calls == ["mikä on ruutiraha"]  # the NLU sees the question, not the request
     assert reply.locale == "fi-x-selko"
     assert reply.text.startswith(content.topics["ruuti_budget"].answer["fi-x-selko"][:40])
     # The choice sticks, also for a Finnish follow-up.
@@ -110,6 +111,16 @@ async def test_language_switch_mid_conversation_sticks(router, nlu):
     assert repeat.topic == "parents_association"
     [after] = await say(router, state, "mikä on nuorisoneuvosto ja miten sinne pääsee")
     assert after.locale == "sv"
+
+
+async def test_short_language_request_is_a_switch_not_a_question(router, nlu, content):
+    nlu.add("selkokielellä kiitos", "thanks")
+    nlu.add("mikä on johtokunta", "school_board")
+    state = ConversationData()
+    await say(router, state, "mikä on johtokunta")
+    confirm, repeat = await say(router, state, "selkokielellä kiitos")
+    assert (confirm.topic, confirm.locale) == ("plain_language", "fi-x-selko")
+    assert (repeat.topic, repeat.locale) == ("school_board", "fi-x-selko")
 
 
 async def test_language_button(router, nlu):
