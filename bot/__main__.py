@@ -21,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Kasko participation assistant: bot service")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help="path to config.yml")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     # aiohttp's access log would print query strings (tokens); keep it off.
     try:
         config = load_config(args.config)

@@ -117,7 +117,9 @@ def _coerce(section: str, key: str, raw: Any, expected: type) -> Any:
                 raise ValueError(raw)
             return str(raw)
     except (TypeError, ValueError) as error:
-        raise ConfigError(f"config key {name!r}: expected {expected.__name__}, got {raw!r}") from error
+        raise ConfigError(
+            f"config key {name!r}: expected {expected.__name__}, got {raw!r}"
+        ) from error
     raise ConfigError(f"config key {name!r}: unsupported type")
 
 
@@ -158,9 +160,7 @@ def _validate(config: AppConfig) -> None:
     if config.nlu.max_message_chars < 10:
         raise ConfigError("config key 'nlu.max_message_chars': must be at least 10")
     if config.language.default not in SUPPORTED_LANGUAGES:
-        raise ConfigError(
-            f"config key 'language.default': one of {', '.join(SUPPORTED_LANGUAGES)}"
-        )
+        raise ConfigError(f"config key 'language.default': one of {', '.join(SUPPORTED_LANGUAGES)}")
     if config.language.detector not in ("lingua", "langdetect"):
         raise ConfigError("config key 'language.detector': 'lingua' or 'langdetect'")
     if config.directline.token_ttl_seconds < 60:

@@ -117,7 +117,9 @@ class Cues:
     def level(self, text: str) -> str | None:
         """The learner's level if the message names exactly one."""
         message = words(text)
-        found = [lvl for lvl, phrases in self.levels.items() if any(p.found_in(message) for p in phrases)]
+        found = [
+            lvl for lvl, phrases in self.levels.items() if any(p.found_in(message) for p in phrases)
+        ]
         return found[0] if len(found) == 1 else None
 
 

@@ -1,1 +1,4 @@
-"""Dialogs: answer, clarify, fallback and small talk. They know content and state, never a channel."""
+"""Dialogs: answer, clarify, fallback and small talk.
+
+They know content and state, never a channel.
+"""

@@ -8,7 +8,6 @@ with one button per level that has its own answer; `on_level` (a level chosen)
 from __future__ import annotations
 
 from content.store import ContentStore
-
 from dialogs.messages import Button, Reply
 from dialogs.replies import ReplyFactory
 from dialogs.state import ConversationData

@@ -6,10 +6,9 @@ pretends to answer a topic.
 
 from __future__ import annotations
 
-from nlu.client import Parse
-
 from dialogs.messages import Reply
 from dialogs.replies import ReplyFactory
+from nlu.client import Parse
 
 
 class FallbackDialog:

@@ -1,4 +1,6 @@
-"""Which language a reply is in: explicit choice > confident detection > conversation > channel locale.
+"""Which language a reply is in.
+
+Explicit choice > confident detection > the conversation's language > channel locale.
 
 Detection is weak on 1-3 word messages, so it only overrides the conversation's
 language when it is confident. On the very first message, with nothing else to
@@ -9,9 +11,8 @@ message then keeps it.
 
 from __future__ import annotations
 
-from nlu.language import LanguageDetector
-
 from dialogs.state import ConversationData
+from nlu.language import LanguageDetector
 
 ANSWER_LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from content.store import ContentStore, Entry
-
 from dialogs.messages import Button, Reply
 
 HELP_PAYLOAD = {"intent": "help"}

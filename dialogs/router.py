@@ -18,8 +18,6 @@ import unicodedata
 
 from content.store import ContentStore
 from content.text import fold
-from nlu.client import NluClient, NluUnavailable, Parse
-
 from dialogs.answer import AnswerDialog
 from dialogs.fallback import FallbackDialog
 from dialogs.language import ANSWER_LANGUAGES, LanguagePolicy
@@ -27,6 +25,7 @@ from dialogs.messages import Reply, UserMessage
 from dialogs.replies import ReplyFactory
 from dialogs.smalltalk import SmallTalkDialog
 from dialogs.state import ConversationData
+from nlu.client import NluClient, NluUnavailable, Parse
 
 logger = logging.getLogger(__name__)
 

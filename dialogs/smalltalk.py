@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from content.store import ContentStore
-
 from dialogs.answer import AnswerDialog
 from dialogs.messages import Reply
 from dialogs.replies import ReplyFactory

@@ -12,11 +12,11 @@ from typing import Any
 
 @dataclass
 class ConversationData:
-    language: str | None = None          # answer language: fi, sv, en or fi-x-selko
-    language_explicit: bool = False      # the user chose it: detection no longer overrides
-    level: str | None = None             # learner's level once known (ecec, basic, ...)
-    pending_topic: str | None = None     # topic waiting for the level question's answer
-    last_topic: str | None = None        # last participation topic answered
+    language: str | None = None  # answer language: fi, sv, en or fi-x-selko
+    language_explicit: bool = False  # the user chose it: detection no longer overrides
+    level: str | None = None  # learner's level once known (ecec, basic, ...)
+    pending_topic: str | None = None  # topic waiting for the level question's answer
+    last_topic: str | None = None  # last participation topic answered
     offered: dict[str, dict[str, str]] = field(default_factory=dict)  # folded label -> payload
 
     def choose_language(self, language: str) -> None:

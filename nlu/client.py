@@ -1,4 +1,4 @@
-"""The NLU behind one method: `parse(text) -> Parse`, with Rasa's HTTP API as the real implementation.
+"""The NLU behind one method, `parse(text) -> Parse`; Rasa's HTTP API is the real implementation.
 
 A Rasa outage never crashes a turn and never changes the return type: the client
 raises `NluUnavailable`, which the dialogs turn into a polite fallback.
@@ -6,7 +6,6 @@ raises `NluUnavailable`, which the dialogs turn into a polite fallback.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -87,7 +86,7 @@ class RasaNluClient:
                     logger.warning("NLU answered HTTP %s", response.status)
                     raise NluUnavailable(f"HTTP {response.status}")
                 payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
             logger.warning("NLU unreachable: %s", type(error).__name__)
             raise NluUnavailable(type(error).__name__) from error
         return parse_from_rasa(payload)

@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     messages = labelled_messages(args.files)
     print(f"{len(messages)} labelled messages; confidence threshold {args.threshold}")
-    header = f"{'detector':<12}{'accuracy':>10}{'short':>10}{'confident':>11}{'acc@conf':>10}{'ms/msg':>9}"
-    print(header)
+    columns = ("accuracy", 10), ("short", 10), ("confident", 11), ("acc@conf", 10), ("ms/msg", 9)
+    print(f"{'detector':<12}" + "".join(f"{name:>{width}}" for name, width in columns))
     for name, detector in (("langdetect", LangdetectDetector()), ("lingua", LinguaDetector())):
         detector.detect("lämmittely")  # load models before timing
         r = measure(detector, messages, args.threshold)

@@ -58,7 +58,10 @@ async def ask(session: aiohttp.ClientSession, base: str, question: Question) -> 
     async with session.post(f"{base}/v3/directline/conversations") as response:
         response.raise_for_status()
         started = await response.json()
-    conversation, headers = started["conversationId"], {"Authorization": f"Bearer {started['token']}"}
+    conversation, headers = (
+        started["conversationId"],
+        {"Authorization": f"Bearer {started['token']}"},
+    )
     activities_url = f"{base}/v3/directline/conversations/{conversation}/activities"
     async with session.post(
         activities_url, json={"type": "message", "text": question.text}, headers=headers
@@ -89,7 +92,7 @@ async def run(questions: list[Question], base: str, concurrency: int) -> list[Ou
 
 @dataclass(frozen=True)
 class Summary:
-    topic_accuracy: dict[str, float]     # per answer language, in-scope questions
+    topic_accuracy: dict[str, float]  # per answer language, in-scope questions
     out_of_scope_accuracy: float
     language_accuracy: float
     overall_topic_accuracy: float
@@ -107,7 +110,8 @@ def summarise(outcomes: list[Outcome]) -> Summary:
     oos = [o for o in outcomes if o.question.topic == "out_of_scope"]
     return Summary(
         topic_accuracy={
-            lang: _share(sum(o.topic_ok for o in items), len(items)) for lang, items in by_lang.items()
+            lang: _share(sum(o.topic_ok for o in items), len(items))
+            for lang, items in by_lang.items()
         },
         out_of_scope_accuracy=_share(sum(o.topic_ok for o in oos), len(oos)),
         language_accuracy=_share(sum(o.language_ok for o in outcomes), len(outcomes)),
@@ -133,18 +137,26 @@ def report(outcomes: list[Outcome], out=sys.stdout) -> Summary:
     table("Topic accuracy by language", lambda o: o.question.lang)
     table("Topic accuracy by style", lambda o: o.question.style)
     oos = [o for o in outcomes if o.question.topic == "out_of_scope"]
-    print(f"\nOut-of-scope declined:   {sum(o.topic_ok for o in oos)}/{len(oos)} "
-          f"{summary.out_of_scope_accuracy:6.1%}", file=out)
-    print(f"Reply in right language: {sum(o.language_ok for o in outcomes)}/{len(outcomes)} "
-          f"{summary.language_accuracy:6.1%}", file=out)
+    print(
+        f"\nOut-of-scope declined:   {sum(o.topic_ok for o in oos)}/{len(oos)} "
+        f"{summary.out_of_scope_accuracy:6.1%}",
+        file=out,
+    )
+    print(
+        f"Reply in right language: {sum(o.language_ok for o in outcomes)}/{len(outcomes)} "
+        f"{summary.language_accuracy:6.1%}",
+        file=out,
+    )
     print(f"Topic accuracy overall:  {summary.overall_topic_accuracy:6.1%}", file=out)
     misses = [o for o in outcomes if not (o.topic_ok and o.language_ok)]
     if misses:
         print("\nMisses (expected topic/lang -> got topic/locale):", file=out)
         for o in misses:
             q = o.question
-            print(f"  [{q.lang}/{q.style}] {q.text!r}: {q.topic}/{q.lang} -> {o.topic}/{o.locale}",
-                  file=out)
+            print(
+                f"  [{q.lang}/{q.style}] {q.text!r}: {q.topic}/{q.lang} -> {o.topic}/{o.locale}",
+                file=out,
+            )
     return summary
 
 

@@ -32,7 +32,9 @@ class LinguaDetector:
 
         self._codes = {Language.FINNISH: "fi", Language.SWEDISH: "sv", Language.ENGLISH: "en"}
         self._detector = (
-            LanguageDetectorBuilder.from_languages(*self._codes).with_preloaded_language_models().build()
+            LanguageDetectorBuilder.from_languages(*self._codes)
+            .with_preloaded_language_models()
+            .build()
         )
 
     def detect(self, text: str) -> Detection | None:

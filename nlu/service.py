@@ -80,12 +80,19 @@ def ensure_model(log=print) -> Path:
     log("Training the NLU model (data changed or first run; takes a few minutes)...")
     started = time.monotonic()
     command = [
-        str(rasa_executable()), "train", "nlu",
-        "--config", str(NLU_DIR / "config.yml"),
-        "--nlu", str(NLU_DIR / "data"),
-        "--domain", str(NLU_DIR / "domain.yml"),
-        "--out", str(MODELS_DIR),
-        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        str(rasa_executable()),
+        "train",
+        "nlu",
+        "--config",
+        str(NLU_DIR / "config.yml"),
+        "--nlu",
+        str(NLU_DIR / "data"),
+        "--domain",
+        str(NLU_DIR / "domain.yml"),
+        "--out",
+        str(MODELS_DIR),
+        "--fixed-model-name",
+        target.name.removesuffix(".tar.gz"),
     ]
     result = subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_environment())
     if result.returncode != 0 or not target.exists():
@@ -127,11 +134,17 @@ def start_server(
     """Start Rasa on 127.0.0.1:port with an auth token (generated when not given)."""
     token = token or secrets.token_urlsafe(24)
     command = [
-        str(rasa_executable()), "run", "--enable-api",
-        "--model", str(model),
-        "--interface", "127.0.0.1",
-        "--port", str(port),
-        "--auth-token", token,
+        str(rasa_executable()),
+        "run",
+        "--enable-api",
+        "--model",
+        str(model),
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--auth-token",
+        token,
     ]
     output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(

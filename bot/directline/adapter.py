@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference, ResourceResponse
@@ -30,7 +30,7 @@ class DirectLineAdapter(BotAdapter):
         activity: Activity,
         logic: Callable[[TurnContext], Awaitable],
     ) -> None:
-        """Run one turn; replies land in `conversation`. Callers serialise turns per conversation."""
+        """Run one turn; replies land in `conversation`. Callers serialise turns."""
         self._current[conversation.id] = conversation
         try:
             await self.run_pipeline(TurnContext(self, activity), logic)
@@ -46,7 +46,7 @@ class DirectLineAdapter(BotAdapter):
             if activity.type in ("delay", "invokeResponse", "trace"):
                 responses.append(ResourceResponse(id=""))
                 continue
-            activity.timestamp = datetime.now(timezone.utc)
+            activity.timestamp = datetime.now(UTC)
             if conversation is None:
                 logger.warning("reply for a conversation that is not in a turn; dropped")
                 responses.append(ResourceResponse(id=""))

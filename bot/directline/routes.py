@@ -12,7 +12,7 @@ import json
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -211,7 +211,7 @@ class DirectLineService:
         activity.from_property = user
         activity.recipient = BOT_ACCOUNT
         activity.service_url = _service_url(request)
-        activity.timestamp = datetime.now(timezone.utc)
+        activity.timestamp = datetime.now(UTC)
         activity_id = conversation.append(activity.serialize())
         activity.id = activity_id
         if activity.type in ("message", "conversationUpdate"):
@@ -231,7 +231,7 @@ class DirectLineService:
             from_property=user,
             recipient=BOT_ACCOUNT,
             service_url=_service_url(request),
-            timestamp=datetime.now(timezone.utc),
+            timestamp=datetime.now(UTC),
             locale=locale,
             id=f"{conversation.id}|join",
         )
@@ -247,7 +247,11 @@ def _forbidden(code: str, message: str) -> web.HTTPForbidden:
 
 
 def _error(status: int, code: str, message: str) -> web.HTTPException:
-    classes = {400: web.HTTPBadRequest, 413: web.HTTPRequestEntityTooLarge, 415: web.HTTPUnsupportedMediaType}
+    classes = {
+        400: web.HTTPBadRequest,
+        413: web.HTTPRequestEntityTooLarge,
+        415: web.HTTPUnsupportedMediaType,
+    }
     cls = classes[status]
     payload = json.dumps({"error": {"code": code, "message": message}})
     if cls is web.HTTPRequestEntityTooLarge:
@@ -255,7 +259,16 @@ def _error(status: int, code: str, message: str) -> web.HTTPException:
     return cls(text=payload, content_type="application/json")
 
 
-_INBOUND_KEYS = ("type", "text", "locale", "value", "attachments", "channelData", "name", "textFormat")
+_INBOUND_KEYS = (
+    "type",
+    "text",
+    "locale",
+    "value",
+    "attachments",
+    "channelData",
+    "name",
+    "textFormat",
+)
 
 
 def _inbound_fields(body: dict[str, Any]) -> dict[str, Any]:
@@ -269,7 +282,11 @@ def _default_user_id(conversation: Conversation) -> str:
 
 def _user_account(body: dict[str, Any], conversation: Conversation) -> ChannelAccount:
     sender = body.get("from")
-    if isinstance(sender, dict) and isinstance(sender.get("id"), str) and 0 < len(sender["id"]) <= 128:
+    if (
+        isinstance(sender, dict)
+        and isinstance(sender.get("id"), str)
+        and 0 < len(sender["id"]) <= 128
+    ):
         return ChannelAccount(id=sender["id"])
     return ChannelAccount(id=_default_user_id(conversation))
 

@@ -44,7 +44,9 @@ class TokenIssuer:
 
     def issue(self, conversation_id: str, now: float | None = None) -> str:
         expires = int((now if now is not None else time.time()) + self.ttl_seconds)
-        body = _b64(json.dumps({"c": conversation_id, "e": expires}, separators=(",", ":")).encode())
+        body = _b64(
+            json.dumps({"c": conversation_id, "e": expires}, separators=(",", ":")).encode()
+        )
         return f"{body}.{self._sign(body)}"
 
     def _sign(self, body: str) -> str:

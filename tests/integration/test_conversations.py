@@ -1,4 +1,7 @@
-"""Real conversations over real HTTP: the bot process, the Direct Line endpoint, the trained Rasa model."""
+"""Real conversations over real HTTP.
+
+The bot process, its Direct Line endpoint and the trained Rasa model, nothing replaced.
+"""
 
 from __future__ import annotations
 

@@ -32,7 +32,9 @@ def test_every_topic_and_intent_has_content_in_every_language(content):
         assert all(t.strip() for t in texts.values()), entry_id
 
 
-@pytest.mark.skipif(not SHARED_TOPICS.exists(), reason="../shared/topics.yml not beside this checkout")
+@pytest.mark.skipif(
+    not SHARED_TOPICS.exists(), reason="../shared/topics.yml not beside this checkout"
+)
 def test_topic_registry_keeps_every_shared_id():
     ours = read_topic_ids(ROOT / "content" / "topics.yml")
     shared = read_topic_ids(SHARED_TOPICS)

@@ -41,7 +41,9 @@ async def post(client, conversation_id, headers, activity) -> int:
 
 async def test_start_post_get_with_watermark(client):
     conversation_id, headers = await start(client)
-    response = await client.get(f"{BASE}/conversations/{conversation_id}/activities", headers=headers)
+    response = await client.get(
+        f"{BASE}/conversations/{conversation_id}/activities", headers=headers
+    )
     body = await response.json()
     welcome = body["activities"]
     assert welcome and all(a["from"]["id"] != "dl_user" for a in welcome)
@@ -133,7 +135,9 @@ async def test_unknown_conversation_is_404(config):
     """A valid token whose conversation is gone (expired, or the process restarted)."""
     from bot.config import DEFAULT_CONFIG_PATH, load_config
 
-    fixed = load_config(DEFAULT_CONFIG_PATH, environ={}, overrides={"directline": {"token_secret": "s"}})
+    fixed = load_config(
+        DEFAULT_CONFIG_PATH, environ={}, overrides={"directline": {"token_secret": "s"}}
+    )
     app = create_app(fixed, nlu=ScriptedNlu())
     token = TokenIssuer("s", 600).issue("gone-conversation")
     async with TestClient(TestServer(app)) as test_client:
@@ -186,7 +190,9 @@ async def test_odd_messages_get_a_reply_never_an_error(client, text):
     conversation_id, headers = await start(client)
     status = await post(client, conversation_id, headers, {"type": "message", "text": text})
     assert status == 200
-    response = await client.get(f"{BASE}/conversations/{conversation_id}/activities", headers=headers)
+    response = await client.get(
+        f"{BASE}/conversations/{conversation_id}/activities", headers=headers
+    )
     activities = (await response.json())["activities"]
     reply = activities[-1]
     assert reply["from"]["id"] == "kasko-participation-assistant"
@@ -207,7 +213,9 @@ async def test_attachment_only_message(client):
     conversation_id, headers = await start(client)
     activity = {"type": "message", "attachments": [{"contentType": "image/png", "contentUrl": "x"}]}
     assert await post(client, conversation_id, headers, activity) == 200
-    response = await client.get(f"{BASE}/conversations/{conversation_id}/activities", headers=headers)
+    response = await client.get(
+        f"{BASE}/conversations/{conversation_id}/activities", headers=headers
+    )
     reply = (await response.json())["activities"][-1]
     assert reply["channelData"]["topic"] == "help"
 

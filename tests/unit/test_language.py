@@ -39,8 +39,15 @@ def test_langdetect_is_repeatable():
 
 @pytest.mark.parametrize(
     "locale, expected",
-    [("sv-FI", "sv"), ("en_US", "en"), ("fi", "fi"), ("fi-x-selko", "fi-x-selko"), ("de-DE", None),
-     (None, None), ("", None)],
+    [
+        ("sv-FI", "sv"),
+        ("en_US", "en"),
+        ("fi", "fi"),
+        ("fi-x-selko", "fi-x-selko"),
+        ("de-DE", None),
+        (None, None),
+        ("", None),
+    ],
 )
 def test_locale_mapping(locale, expected):
     assert language_from_locale(locale) == expected

@@ -136,12 +136,21 @@ async def test_low_confidence_offers_likely_topics_and_help(router, nlu, content
         text,
         "student_council",
         0.2,
-        ranking=[("student_council", 0.2), ("greet", 0.15), ("school_board", 0.1), ("peer_groups", 0.01)],
+        ranking=[
+            ("student_council", 0.2),
+            ("greet", 0.15),
+            ("school_board", 0.1),
+            ("peer_groups", 0.01),
+        ],
     )
     [reply] = await say(router, ConversationData(), text)
     assert reply.topic == "out_of_scope"
     payloads = [b.payload for b in reply.buttons]
-    assert payloads == [{"intent": "student_council"}, {"intent": "school_board"}, {"intent": "help"}]
+    assert payloads == [
+        {"intent": "student_council"},
+        {"intent": "school_board"},
+        {"intent": "help"},
+    ]
 
 
 async def test_out_of_scope_never_answers_a_topic(router, nlu, content):
@@ -172,7 +181,9 @@ async def test_nlu_down_is_a_polite_fallback(router, nlu, content):
 )
 async def test_unreadable_input_gets_a_reason_without_nlu(router, nlu, content, text, key):
     [reply] = await say(router, ConversationData(), text)
-    expected = content.ui_text(key, "fi", max_chars=1000) if key == "too_long" else content.ui[key]["fi"]
+    expected = (
+        content.ui_text(key, "fi", max_chars=1000) if key == "too_long" else content.ui[key]["fi"]
+    )
     assert reply.text == expected
     assert nlu.calls == []
 

@@ -58,6 +58,8 @@ def test_no_example_is_labelled_twice():
 
 def test_heldout_questions_are_not_training_examples():
     heldout = yaml.safe_load((ROOT / "tests" / "data" / "heldout.yml").read_text(encoding="utf-8"))
-    training = {fold(line).strip(" ?!.") for lines in training_examples().values() for line in lines}
+    training = {
+        fold(line).strip(" ?!.") for lines in training_examples().values() for line in lines
+    }
     overlap = [q["text"] for q in heldout["questions"] if fold(q["text"]).strip(" ?!.") in training]
     assert not overlap, overlap
