@@ -1,4 +1,4 @@
-"""Small talk: replies of the conversation intents (greet, help, privacy...) and language switches."""
+"""Small talk: the replies of the conversation intents, and language switches."""
 
 from __future__ import annotations
 

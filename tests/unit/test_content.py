@@ -1,4 +1,4 @@
-"""Content validation: every topic in every language, grounded sources, chat-sized, plain Finnish."""
+"""Content validation: every topic in every language, grounded, chat-sized, plain Finnish."""
 
 from __future__ import annotations
 
