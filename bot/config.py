@@ -37,7 +37,7 @@ class NluConfig:
     url: str = "http://127.0.0.1:5005"
     token: str = ""
     timeout_seconds: float = 3.0
-    confidence_threshold: float = 0.45
+    confidence_threshold: float = 0.30
     suggestion_min_confidence: float = 0.05
     max_suggestions: int = 3
     max_message_chars: int = 1000
@@ -47,7 +47,7 @@ class NluConfig:
 class LanguageConfig:
     default: str = "fi"
     detector: str = "lingua"
-    min_confidence: float = 0.9
+    min_confidence: float = 0.7
     first_message_min_confidence: float = 0.5
     min_letters: int = 8
 
