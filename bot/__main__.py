@@ -13,27 +13,34 @@ import sys
 from aiohttp import web
 
 from bot.app import create_app
-from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
+from bot.config import DEFAULT_CONFIG_PATH, AppConfig, ConfigError, load_config
 from content.store import ContentError
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def serve(config: AppConfig) -> None:
+    """Build the app, print where it listens, serve until stopped.
+
+    aiohttp's access log stays off: it would print query strings and client addresses.
+    """
+    app = create_app(config)
+    url = f"http://{config.server.host}:{config.server.port}/"
+    print(f"Participation assistant ready: open {url}", flush=True)
+    print(f"Direct Line endpoint: {url}v3/directline  (Ctrl+C stops)", flush=True)
+    web.run_app(app, host=config.server.host, port=config.server.port, access_log=None, print=None)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Kasko participation assistant: bot service")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help="path to config.yml")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # aiohttp's access log would print query strings (tokens); keep it off.
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
-        config = load_config(args.config)
-        app = create_app(config)
-    except (ConfigError, ContentError) as error:
+        serve(load_config(args.config))
+    except (ConfigError, ContentError, OSError) as error:  # OSError: the port is taken
         print(f"error: {error}", file=sys.stderr)
         return 2
-    url = f"http://{config.server.host}:{config.server.port}/"
-    print(f"Participation assistant: open {url} (Direct Line: {url}v3/directline)", flush=True)
-    web.run_app(app, host=config.server.host, port=config.server.port, access_log=None, print=None)
     return 0
 
 

@@ -13,9 +13,7 @@ import os
 import sys
 from urllib.parse import urlparse
 
-from aiohttp import web
-
-from bot.app import create_app
+from bot.__main__ import LOG_FORMAT, serve
 from bot.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, ConfigError, load_config
 from content.store import ContentError
 from nlu import service
@@ -25,9 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(DEFAULT_CONFIG_PATH))
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         base = load_config(args.config)
     except ConfigError as error:
@@ -42,16 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         service.wait_ready(rasa)
         print("Rasa NLU is ready.", flush=True)
         env = dict(os.environ, RASA_URL=rasa.url, RASA_TOKEN=rasa.token)
-        config = load_config(args.config, environ=env)
-        app = create_app(config)
-        url = f"http://{config.server.host}:{config.server.port}/"
-        print(f"Participation assistant ready: open {url}", flush=True)
-        print(f"Direct Line endpoint: {url}v3/directline  (Ctrl+C stops both services)", flush=True)
-        web.run_app(
-            app, host=config.server.host, port=config.server.port, access_log=None, print=None
-        )
-    except (ConfigError, ContentError, RuntimeError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        serve(load_config(args.config, environ=env))
+    except (ConfigError, ContentError, RuntimeError, OSError) as error:
+        print(f"error: {error} (Rasa's log: {log_file})", file=sys.stderr)
         return 2
     finally:
         rasa.stop()

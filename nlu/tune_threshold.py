@@ -30,7 +30,9 @@ def rates(rows: list[tuple[str, str, float]], threshold: float) -> tuple[float, 
     in_scope = [r for r in rows if r[0] != "out_of_scope"]
     out_of_scope = [r for r in rows if r[0] == "out_of_scope"]
     answered = sum(1 for gold, pred, conf in in_scope if pred == gold and conf >= threshold)
-    declined = sum(1 for _, pred, conf in out_of_scope if pred == "out_of_scope" or conf < threshold)
+    declined = sum(
+        1 for _, pred, conf in out_of_scope if pred == "out_of_scope" or conf < threshold
+    )
     return answered / len(in_scope), declined / len(out_of_scope)
 
 
