@@ -33,6 +33,9 @@ def rasa_server(tmp_path_factory):
         raise
     yield server
     server.stop()
+    # Rasa's log must not contain what users wrote either.
+    logged = log_file.read_text(errors="replace")
+    assert "oppilaskuntaan" not in logged and "youth council" not in logged
 
 
 def _wait_http(url: str, process: subprocess.Popen, seconds: float) -> None:
