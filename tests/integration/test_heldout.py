@@ -1,4 +1,4 @@
-"""The held-out questions (tests/data/heldout.yml, never used for training) end to end.
+"""The held-out question sets (tests/data/heldout*.yml, never used for training) end to end.
 
 Runs the same evaluation as `python -m nlu.evaluate` against the bot process and
 checks the issue's targets: topic accuracy >= 95% in each answer language,
@@ -16,11 +16,12 @@ from nlu.evaluate import load_questions, report, run
 
 pytestmark = pytest.mark.integration
 
-HELDOUT = Path(__file__).resolve().parents[1] / "data" / "heldout.yml"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
-async def test_heldout_targets(bot_url):
-    questions = load_questions(HELDOUT)
+@pytest.mark.parametrize("name", ["heldout.yml", "heldout_fresh.yml"])
+async def test_heldout_targets(bot_url, name):
+    questions = load_questions(DATA / name)
     outcomes = await run(questions, bot_url, concurrency=4)
     printed = io.StringIO()
     summary = report(outcomes, out=printed)
