@@ -104,3 +104,17 @@ def test_loader_reports_every_problem(tmp_path, config):
     assert "unknown related topic 'no_such_topic'" in problems
     assert "unknown link 'nowhere'" in problems
     assert "topics/school_board.yml: missing" in problems
+
+
+def test_service_refuses_to_start_with_broken_content(tmp_path, config, capsys):
+    import shutil
+
+    from bot.__main__ import main
+
+    folder = tmp_path / "content"
+    shutil.copytree(config.content.path(), folder)
+    (folder / "topics" / "youth_council.yml").unlink()
+    config_file = tmp_path / "config.yml"
+    config_file.write_text(f"content:\n  dir: {folder}\n", encoding="utf-8")
+    assert main(["--config", str(config_file)]) == 2
+    assert "topics/youth_council.yml: missing" in capsys.readouterr().err

@@ -224,3 +224,39 @@ async def test_unknown_path_is_json_404(client):
     response = await client.get("/v3/directline/nothing")
     assert response.status == 404
     assert "error" in await response.json()
+
+
+class ExplodingNlu:
+    """A test double whose parse fails unexpectedly (not an outage): a bug in a turn."""
+
+    async def parse(self, text):
+        raise RuntimeError("boom")
+
+
+async def test_turn_error_gets_the_fixed_polite_reply_and_a_reset(config, content):
+    app = create_app(config, nlu=ExplodingNlu())
+    async with TestClient(TestServer(app)) as test_client:
+        conversation_id, headers = await start(test_client)
+        url = f"{BASE}/conversations/{conversation_id}/activities"
+        message = {"type": "message", "text": "hei"}
+        response = await test_client.post(url, json=message, headers=headers)
+        assert response.status == 200
+        activities = (await (await test_client.get(url, headers=headers)).json())["activities"]
+        reply = activities[-1]
+        assert reply["text"] == content.ui["error"]["fi"]
+        assert "boom" not in reply["text"] and "Traceback" not in reply["text"]
+        # The conversation still works afterwards: a button routes without the NLU.
+        activity = {"type": "message", "text": "Mitä osaat?", "value": {"intent": "help"}}
+        response = await test_client.post(url, json=activity, headers=headers)
+        assert response.status == 200
+        activities = (await (await test_client.get(url, headers=headers)).json())["activities"]
+        assert activities[-1]["channelData"]["topic"] == "help"
+
+
+def test_conversation_store_is_bounded():
+    from bot.directline.store import ConversationStore
+
+    store = ConversationStore(max_conversations=3, ttl_seconds=3600)
+    ids = [store.create().id for _ in range(5)]
+    assert store.get(ids[0]) is None and store.get(ids[1]) is None
+    assert all(store.get(i) is not None for i in ids[2:])
