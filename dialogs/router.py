@@ -72,10 +72,6 @@ class Router:
             self._replies, set(content.topics), suggestion_min_confidence, max_suggestions
         )
 
-    @property
-    def replies(self) -> ReplyFactory:
-        return self._replies
-
     async def respond(self, message: UserMessage, state: ConversationData) -> list[Reply]:
         replies = await self._route(message, state)
         state.offered = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -53,41 +52,28 @@ class DirectLineService:
             return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
-            raise web.HTTPUnauthorized(
-                text=json.dumps({"error": {"code": "BadArgument", "message": "Malformed bearer"}}),
-                content_type="application/json",
-            )
+            raise _error(401, "BadArgument", "Malformed bearer")
         return token.strip()
 
     def _claims_for(self, request: web.Request, conversation_id: str | None = None):
         """Verify the bearer token; it must belong to `conversation_id` when one is given."""
         token = self._bearer(request)
         if token is None:
-            raise web.HTTPUnauthorized(
-                text=json.dumps(
-                    {"error": {"code": "BadArgument", "message": "Missing Authorization bearer"}}
-                ),
-                content_type="application/json",
-            )
+            raise _error(401, "BadArgument", "Missing Authorization bearer")
         try:
             claims = self.tokens.verify(token)
         except TokenExpired as error:
-            raise _forbidden("TokenExpired", "Token expired") from error
+            raise _error(403, "TokenExpired", "Token expired") from error
         except TokenError as error:
-            raise _forbidden("BadArgument", "Token not valid") from error
+            raise _error(403, "BadArgument", "Token not valid") from error
         if conversation_id is not None and claims.conversation_id != conversation_id:
-            raise _forbidden("BadArgument", "Token not valid for this conversation")
+            raise _error(403, "BadArgument", "Token not valid for this conversation")
         return claims
 
     def _conversation(self, conversation_id: str) -> Conversation:
         conversation = self.store.get(conversation_id)
         if conversation is None:
-            raise web.HTTPNotFound(
-                text=json.dumps(
-                    {"error": {"code": "BadArgument", "message": "Conversation not found"}}
-                ),
-                content_type="application/json",
-            )
+            raise _error(404, "BadArgument", "Conversation not found")
         return conversation
 
     def _conversation_body(self, conversation: Conversation, status: int = 201) -> web.Response:
@@ -239,20 +225,19 @@ class DirectLineService:
             await self.adapter.process(conversation, activity, self.bot.on_turn)
 
 
-def _forbidden(code: str, message: str) -> web.HTTPForbidden:
-    return web.HTTPForbidden(
-        text=json.dumps({"error": {"code": code, "message": message}}),
-        content_type="application/json",
-    )
+_ERRORS: dict[int, type[web.HTTPException]] = {
+    400: web.HTTPBadRequest,
+    401: web.HTTPUnauthorized,
+    403: web.HTTPForbidden,
+    404: web.HTTPNotFound,
+    413: web.HTTPRequestEntityTooLarge,
+    415: web.HTTPUnsupportedMediaType,
+}
 
 
 def _error(status: int, code: str, message: str) -> web.HTTPException:
-    classes = {
-        400: web.HTTPBadRequest,
-        413: web.HTTPRequestEntityTooLarge,
-        415: web.HTTPUnsupportedMediaType,
-    }
-    cls = classes[status]
+    """An HTTP error to raise, with the Direct Line error object as its JSON body."""
+    cls = _ERRORS[status]
     payload = json.dumps({"error": {"code": code, "message": message}})
     if cls is web.HTTPRequestEntityTooLarge:
         return cls(max_size=0, actual_size=0, text=payload, content_type="application/json")
@@ -308,7 +293,3 @@ def setup_directline(app: web.Application, service: DirectLineService) -> None:
     app.router.add_post(
         f"{prefix}/conversations/{{conversation_id}}/activities", service.post_activity
     )
-
-
-def new_conversation_id() -> str:
-    return secrets.token_urlsafe(18)
