@@ -1,0 +1,1 @@
+"""Storage of what users leave behind (feedback, ratings, questions) and its privacy rules."""

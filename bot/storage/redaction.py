@@ -1,0 +1,82 @@
+"""Redaction of personal data from free text before anything is stored.
+
+Removes Finnish personal identity codes (henkilötunnus, every century sign,
+including the Y X W V U and B C D E F signs in use since 2023), phone numbers
+(Finnish and international forms) and e-mail addresses. Identity codes are only
+removed when their check character is right, so ordinary numbers and codes
+that merely look alike stay readable for staff.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+CHECK_CHARACTERS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+CENTURY_SIGNS = "+-AYXWVUBCDEF"
+
+IDENTITY_CODE_MARK = "[henkilötunnus]"
+PHONE_MARK = "[puhelinnumero]"
+EMAIL_MARK = "[sähköposti]"
+
+_IDENTITY_CODE = re.compile(
+    rf"(?<![\w])(\d{{2}})(\d{{2}})(\d{{2}})([{re.escape(CENTURY_SIGNS)}])(\d{{3}})([0-9A-Y])(?![\w])",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?![\w])", re.IGNORECASE)
+# A phone number starts with + (international) or 0 (Finnish national form) and has
+# 7 to 15 digits, optionally grouped by spaces, hyphens, dots or a bracketed area code.
+_PHONE = re.compile(r"(?<![\w+(])\(?(?:\+|00|0)(?:[\s\-.]?\(?\d\)?){6,14}(?![\w])")
+
+
+def is_valid_identity_code(code: str) -> bool:
+    """True when `code` (DDMMYYCNNNT) has a real date part and the right check character."""
+    match = _IDENTITY_CODE.fullmatch(code.strip())
+    return bool(match) and _check_matches(match)
+
+
+def _check_matches(match: re.Match[str]) -> bool:
+    day, month, year, _sign, number, check = match.groups()
+    if not (1 <= int(day) <= 31 and 1 <= int(month) <= 12):
+        return False
+    expected = CHECK_CHARACTERS[int(f"{day}{month}{year}{number}") % 31]
+    return check.upper() == expected
+
+
+@dataclass
+class Redaction:
+    """The cleaned text and how many items of each kind were removed."""
+
+    text: str
+    removed: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return any(self.removed.values())
+
+
+def redact(text: str) -> Redaction:
+    """Remove identity codes, e-mail addresses and phone numbers from `text`."""
+    removed = {"identity_code": 0, "email": 0, "phone": 0}
+
+    def identity(match: re.Match[str]) -> str:
+        if not _check_matches(match):
+            return match.group(0)
+        removed["identity_code"] += 1
+        return IDENTITY_CODE_MARK
+
+    def email(match: re.Match[str]) -> str:
+        removed["email"] += 1
+        return EMAIL_MARK
+
+    def phone(match: re.Match[str]) -> str:
+        digits = sum(ch.isdigit() for ch in match.group(0))
+        if not 7 <= digits <= 15:
+            return match.group(0)
+        removed["phone"] += 1
+        return PHONE_MARK
+
+    cleaned = _IDENTITY_CODE.sub(identity, text)
+    cleaned = _EMAIL.sub(email, cleaned)
+    cleaned = _PHONE.sub(phone, cleaned)
+    return Redaction(cleaned, removed)

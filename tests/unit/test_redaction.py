@@ -1,0 +1,109 @@
+"""Redaction of identity codes, phone numbers and e-mail addresses (no test doubles needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.storage.redaction import (
+    EMAIL_MARK,
+    IDENTITY_CODE_MARK,
+    PHONE_MARK,
+    is_valid_identity_code,
+    redact,
+)
+
+# Check characters computed by hand from DDMMYYNNN mod 31 (131052-308T is the
+# example the Digital and Population Data Services Agency publishes).
+VALID_CODES = [
+    "131052-308T",  # 1900s, hyphen
+    "131052A308T",  # 2000s, A
+    "131052+308T",  # 1800s, plus
+    "010594Y9021",  # 1900s, a sign in use since 2023
+    "010594X9021",
+    "010594W9021",
+    "010594V9021",
+    "010594U9021",
+    "020304B123P",  # 2000s, signs in use since 2023
+    "020304C123P",
+    "020304D123P",
+    "020304E123P",
+    "020304F123P",
+    "311299-999E",
+    "150620A456C",
+    "290200-234v",  # lower-case check character
+]
+INVALID_CODES = [
+    "131052-308U",  # wrong check character
+    "131052-309T",  # number changed, check no longer fits
+    "321052-308T",  # no 32nd day
+    "131352-308T",  # no 13th month
+    "131052G308T",  # G is not a century sign
+    "131052-30T",  # too short
+]
+
+
+@pytest.mark.parametrize("code", VALID_CODES)
+def test_valid_identity_codes_are_redacted(code):
+    assert is_valid_identity_code(code)
+    result = redact(f"Lapseni hetu on {code}, kiitos.")
+    assert result.text == f"Lapseni hetu on {IDENTITY_CODE_MARK}, kiitos."
+    assert result.removed["identity_code"] == 1
+
+
+@pytest.mark.parametrize("code", INVALID_CODES)
+def test_invalid_identity_codes_stay(code):
+    assert not is_valid_identity_code(code)
+    assert code in redact(f"koodi {code} tässä").text
+
+
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "040 123 4567",
+        "0401234567",
+        "040-123 4567",
+        "+358 40 123 4567",
+        "+358401234567",
+        "(09) 310 12345",
+        "09 310 1234",
+        "+46 8 123 456 78",
+        "+1 555 123 4567",
+        "00358 40 1234567",
+    ],
+)
+def test_phone_numbers_are_redacted(phone):
+    result = redact(f"Soittakaa numeroon {phone} iltaisin")
+    assert result.text == f"Soittakaa numeroon {PHONE_MARK} iltaisin"
+    assert result.removed["phone"] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Koulu alkoi 12.8.2024 ja päättyy 31.5.2025.",
+        "Meitä oli 25 oppilasta ja 3 opettajaa.",
+        "Ruutirahaa oli 1500 euroa.",
+        "Luokka 7B ja huone 204.",
+        "Vuonna 2019 kokeiltiin",
+    ],
+)
+def test_ordinary_numbers_stay(text):
+    result = redact(text)
+    assert result.text == text
+    assert not result.changed
+
+
+@pytest.mark.parametrize(
+    "email", ["matti.meikalainen@example.fi", "a+b@koulu.hel.fi", "Maija_M@Example.COM"]
+)
+def test_emails_are_redacted(email):
+    result = redact(f"Vastaus osoitteeseen {email}.")
+    assert result.text == f"Vastaus osoitteeseen {EMAIL_MARK}."
+    assert result.removed["email"] == 1
+
+
+def test_everything_at_once():
+    text = "Hetu 131052-308T, puh. +358 40 123 4567, maili x@y.fi"
+    result = redact(text)
+    assert result.text == f"Hetu {IDENTITY_CODE_MARK}, puh. {PHONE_MARK}, maili {EMAIL_MARK}"
+    assert result.removed == {"identity_code": 1, "email": 1, "phone": 1}
