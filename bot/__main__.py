@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot.app import create_app
 from bot.config import DEFAULT_CONFIG_PATH, AppConfig, ConfigError, load_config
+from bot.storage.database import SchemaNotReady
 from content.store import ContentError
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         serve(load_config(args.config))
-    except (ConfigError, ContentError, OSError) as error:  # OSError: the port is taken
+    except (ConfigError, ContentError, SchemaNotReady, OSError) as error:  # OSError: port taken
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

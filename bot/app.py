@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from aiohttp import web
-from botbuilder.core import ConversationState, MemoryStorage, TurnContext
+from botbuilder.core import ConversationState, Storage, TurnContext
 
 from bot.assistant_bot import AssistantBot
 from bot.config import AppConfig
@@ -18,6 +18,8 @@ from bot.directline.adapter import DirectLineAdapter
 from bot.directline.routes import DirectLineService, error_response, setup_directline
 from bot.directline.store import ConversationStore
 from bot.directline.tokens import TokenIssuer
+from bot.storage.database import create_database_engine
+from bot.storage.state import SqlStorage
 from content.store import ContentStore, load_content
 from dialogs.language import LanguagePolicy
 from dialogs.router import Router
@@ -71,11 +73,15 @@ async def livez(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def create_app(config: AppConfig, nlu: NluClient | None = None) -> web.Application:
+def create_app(
+    config: AppConfig, nlu: NluClient | None = None, storage: Storage | None = None
+) -> web.Application:
+    """The bot service. `nlu` and `storage` default to the real ones (Rasa, the database)."""
     content = load_content(config.content.path(), config.links)
     nlu_client = nlu or RasaNluClient(config.nlu.url, config.nlu.token, config.nlu.timeout_seconds)
     router = build_router(config, content, nlu_client)
-    conversation_state = ConversationState(MemoryStorage())
+    state_storage = storage or SqlStorage(create_database_engine(config.database.url))
+    conversation_state = ConversationState(state_storage)
     bot = AssistantBot(router, conversation_state)
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

@@ -62,6 +62,11 @@ class DirectLineConfig:
 
 
 @dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite:///data/assistant.db"
+
+
+@dataclass(frozen=True)
 class ContentConfig:
     dir: str = "content"
 
@@ -78,6 +83,7 @@ class AppConfig:
     language: LanguageConfig = field(default_factory=LanguageConfig)
     directline: DirectLineConfig = field(default_factory=DirectLineConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
     links: dict[str, str] = field(default_factory=dict)
 
 
@@ -169,6 +175,8 @@ def _validate(config: AppConfig) -> None:
         parsed = urlparse(url)
         if parsed.scheme != "https" or not parsed.netloc:
             raise ConfigError(f"config key 'links.{name}': must be an https URL")
+    if not config.database.url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+        raise ConfigError("config key 'database.url': a sqlite:/// or postgresql:// URL")
     if not config.content.path().is_dir():
         raise ConfigError(f"config key 'content.dir': no such folder {config.content.path()}")
 
@@ -198,6 +206,7 @@ def load_config(
         "language": LanguageConfig,
         "directline": DirectLineConfig,
         "content": ContentConfig,
+        "database": DatabaseConfig,
     }
     unknown = sorted(set(raw) - set(sections) - {"links"})
     if unknown:

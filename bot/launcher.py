@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 
 from bot.__main__ import LOG_FORMAT, serve
 from bot.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, ConfigError, load_config
+from bot.storage.database import SchemaNotReady
 from content.store import ContentError
 from nlu import service
 
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print("Rasa NLU is ready.", flush=True)
         env = dict(os.environ, RASA_URL=rasa.url, RASA_TOKEN=rasa.token)
         serve(load_config(args.config, environ=env))
-    except (ConfigError, ContentError, RuntimeError, OSError) as error:
+    except (ConfigError, ContentError, SchemaNotReady, RuntimeError, OSError) as error:
         print(f"error: {error} (Rasa's log: {log_file})", file=sys.stderr)
         return 2
     finally:

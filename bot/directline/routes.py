@@ -71,10 +71,13 @@ class DirectLineService:
         return claims
 
     def _conversation(self, conversation_id: str) -> Conversation:
-        conversation = self.store.get(conversation_id)
-        if conversation is None:
-            raise _error(404, "BadArgument", "Conversation not found")
-        return conversation
+        """The conversation a verified token opens.
+
+        After a restart the activity log (process memory) is gone while the dialog
+        state (database) is not: the token proves the client's right to the id, so
+        the conversation resumes with a new, empty log.
+        """
+        return self.store.get(conversation_id) or self.store.create(conversation_id)
 
     def _conversation_body(self, conversation: Conversation, status: int = 201) -> web.Response:
         return web.json_response(

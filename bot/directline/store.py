@@ -32,6 +32,10 @@ class Conversation:
         return activity_id
 
     def since(self, watermark: int) -> tuple[list[dict[str, Any]], int]:
+        """Activities after the watermark; a watermark past the end (the log was
+        restarted with the process) returns the whole new log, so nothing is missed."""
+        if watermark > len(self.activities):
+            watermark = 0
         return self.activities[watermark:], len(self.activities)
 
 

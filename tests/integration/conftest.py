@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.storage.database import create_database_engine
+from bot.storage.migrate import upgrade
 from nlu import service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,14 +53,18 @@ def _wait_http(url: str, process: subprocess.Popen, seconds: float) -> None:
     raise RuntimeError(f"{url} did not answer in {seconds} s")
 
 
-@pytest.fixture(scope="session")
-def bot_url(rasa_server, tmp_path_factory):
+def start_bot(rasa_server, database_url: str, log_file: Path) -> tuple[subprocess.Popen, str]:
+    """Start `python -m bot` on a free port against Rasa and a migrated database."""
     port = service.free_port()
     env = dict(
-        os.environ, RASA_URL=rasa_server.url, RASA_TOKEN=rasa_server.token, BOT_PORT=str(port)
+        os.environ,
+        RASA_URL=rasa_server.url,
+        RASA_TOKEN=rasa_server.token,
+        BOT_PORT=str(port),
+        DATABASE_URL=database_url,
+        DIRECTLINE_TOKEN_SECRET="integration-tests",
     )
-    log_file = tmp_path_factory.mktemp("bot") / "bot.log"
-    with open(log_file, "wb") as log:
+    with open(log_file, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=log
         )
@@ -69,9 +75,34 @@ def bot_url(rasa_server, tmp_path_factory):
         process.kill()
         print(log_file.read_text(errors="replace")[-3000:], file=sys.stderr)
         raise
-    yield url
+    return process, url
+
+
+def stop_bot(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """A migrated SQLite database for the bot processes of this test session."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'assistant.db'}"
+    engine = create_database_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def bot_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("bot") / "bot.log"
+
+
+@pytest.fixture(scope="session")
+def bot_url(rasa_server, database_url, bot_log):
+    process, url = start_bot(rasa_server, database_url, bot_log)
+    yield url
+    stop_bot(process)
     # The bot's log must never contain what users wrote (privacy by default).
-    logged = log_file.read_text(errors="replace")
+    logged = bot_log.read_text(errors="replace")
     assert "oppilaskuntaan" not in logged and "youth council" not in logged

@@ -144,3 +144,28 @@ async def test_rasa_rejects_requests_without_its_token(rasa_server):
     async with aiohttp.ClientSession() as session:
         async with session.post(f"{rasa_server.url}/model/parse", json={"text": "hei"}) as response:
             assert response.status == 401
+
+
+async def test_bot_restart_mid_dialog_continues(rasa_server, database_url, bot_log, content):
+    """State lives in the database: a new bot process answers the pending level question."""
+    from tests.integration.conftest import start_bot, stop_bot
+
+    first, url = start_bot(rasa_server, database_url, bot_log)
+    try:
+        async with aiohttp.ClientSession() as session:
+            chat = Conversation(session, url)
+            await chat.start()
+            [question] = await chat.say("miten pääsen oppilaskuntaan?")
+            assert [b["level"] for b in buttons(question)] == ["basic", "upper_secondary"]
+    finally:
+        stop_bot(first)
+    second, second_url = start_bot(rasa_server, database_url, bot_log)
+    try:
+        async with aiohttp.ClientSession() as session:
+            chat.session, chat.base = session, second_url  # same conversation and token
+            [answer] = await chat.click(question, 1)
+            assert answer["channelData"]["topic"] == "student_council"
+            expected = content.topics["student_council"].variants["upper_secondary"]["fi"]
+            assert answer["text"].startswith(expected)
+    finally:
+        stop_bot(second)

@@ -1,4 +1,8 @@
-"""Direct Line subset over real HTTP (aiohttp test server) with a scripted NLU (a test double)."""
+"""Direct Line subset over real HTTP (aiohttp test server).
+
+Test doubles for speed: a scripted NLU and botbuilder's MemoryStorage (the database
+storage has its own tests in test_state_storage.py).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import json
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from botbuilder.core import MemoryStorage
 
 from bot.app import create_app
 from bot.directline.tokens import TokenIssuer
@@ -18,7 +23,7 @@ BASE = "/v3/directline"
 async def client(config):
     nlu = ScriptedNlu()
     nlu.add("how do I join the youth council?", "youth_council")
-    app = create_app(config, nlu=nlu)
+    app = create_app(config, nlu=nlu, storage=MemoryStorage())
     async with TestClient(TestServer(app)) as test_client:
         test_client.nlu = nlu
         yield test_client
@@ -131,26 +136,29 @@ async def test_missing_or_malformed_authorization(client):
     assert (await client.get(url, headers={"Authorization": "Bearer"})).status == 401
 
 
-async def test_unknown_conversation_is_404(config):
-    """A valid token whose conversation is gone (expired, or the process restarted)."""
+async def test_valid_token_resumes_a_conversation_the_process_forgot(config):
+    """After a restart the log is gone but the token is valid: the conversation resumes."""
     from bot.config import DEFAULT_CONFIG_PATH, load_config
 
     fixed = load_config(
         DEFAULT_CONFIG_PATH, environ={}, overrides={"directline": {"token_secret": "s"}}
     )
-    app = create_app(fixed, nlu=ScriptedNlu())
+    app = create_app(fixed, nlu=ScriptedNlu(), storage=MemoryStorage())
     token = TokenIssuer("s", 600).issue("gone-conversation")
+    headers = {"Authorization": f"Bearer {token}"}
     async with TestClient(TestServer(app)) as test_client:
-        response = await test_client.get(
-            f"{BASE}/conversations/gone-conversation/activities",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert response.status == 404
-        assert (await response.json())["error"]["message"] == "Conversation not found"
+        url = f"{BASE}/conversations/gone-conversation/activities"
+        response = await test_client.get(url, params={"watermark": "12"}, headers=headers)
+        assert response.status == 200
+        assert (await response.json())["activities"] == []
+        message = {"type": "message", "text": "hei"}
+        assert (await test_client.post(url, json=message, headers=headers)).status == 200
+        # A client still holding its pre-restart watermark gets the new activities.
+        response = await test_client.get(url, params={"watermark": "12"}, headers=headers)
+        assert len((await response.json())["activities"]) == 2
         # A token only opens its own conversation.
         response = await test_client.get(
-            f"{BASE}/conversations/another/activities",
-            headers={"Authorization": f"Bearer {token}"},
+            f"{BASE}/conversations/another/activities", headers=headers
         )
         assert response.status == 403
 
@@ -234,7 +242,7 @@ class ExplodingNlu:
 
 
 async def test_turn_error_gets_the_fixed_polite_reply_and_a_reset(config, content):
-    app = create_app(config, nlu=ExplodingNlu())
+    app = create_app(config, nlu=ExplodingNlu(), storage=MemoryStorage())
     async with TestClient(TestServer(app)) as test_client:
         conversation_id, headers = await start(test_client)
         url = f"{BASE}/conversations/{conversation_id}/activities"
