@@ -88,6 +88,10 @@ def test_finnish_keeps_plain_finnish(lingua):
         ("hur kan jag påverka på daghemmet?", False, None, "ecec"),
         ("paivakodin vanhempaintoimikunta", False, None, "ecec"),
         ("miten pääsen oppilaskuntaan", False, None, None),
+        ("what rights do children have in finnish schools", False, None, None),
+        ("onko ruotsiksi kerhoja iltapäivisin", False, None, None),
+        ("Selitä tosi helposti, kuin lapselle", True, None, None),
+        ("ruotsiksi", False, "sv", None),
         ("mitä eroa on päiväkodilla ja lukiolla", False, None, None),
     ],
 )
