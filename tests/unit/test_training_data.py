@@ -47,6 +47,12 @@ def test_enough_examples_in_every_language():
         assert languages["sv"] >= 10, (topic, languages)
         assert languages["en"] >= 8, (topic, languages)
     assert len(examples["out_of_scope"]) >= 150
+    _, conversation = read_topic_ids(ROOT / "content" / "topics.yml")
+    for intent in conversation:
+        languages = Counter(
+            (d.language if (d := detector.detect(text)) else "?") for text in examples[intent]
+        )
+        assert min(languages[lang] for lang in ("fi", "sv", "en")) >= 5, (intent, languages)
 
 
 def test_no_example_is_labelled_twice():
