@@ -169,3 +169,30 @@ async def test_bot_restart_mid_dialog_continues(rasa_server, database_url, bot_l
             assert answer["text"].startswith(expected)
     finally:
         stop_bot(second)
+
+
+async def test_rasa_down_gives_a_polite_fallback(database_url, bot_log, content):
+    """No NLU server at all: the bot still answers, honestly, within the NLU timeout."""
+    import time
+    from types import SimpleNamespace
+
+    from nlu.service import free_port
+    from tests.integration.conftest import start_bot, stop_bot
+
+    nowhere = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}", token="x")
+    process, url = start_bot(nowhere, database_url, bot_log)
+    try:
+        async with aiohttp.ClientSession() as session:
+            chat = Conversation(session, url)
+            await chat.start()
+            started = time.monotonic()
+            [reply] = await chat.say("miten pääsen oppilaskuntaan?")
+            assert time.monotonic() - started < 4
+            assert reply["text"] == content.ui["nlu_unavailable"]["fi"]
+            assert reply["channelData"]["topic"] == "out_of_scope"
+            assert {"intent": "help"} in buttons(reply)
+            # Buttons still work without the NLU.
+            [answer] = await chat.click(reply, 0)
+            assert answer["channelData"]["topic"] == buttons(reply)[0]["intent"]
+    finally:
+        stop_bot(process)
