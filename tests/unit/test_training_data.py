@@ -63,7 +63,9 @@ def test_no_example_is_labelled_twice():
             assert seen.setdefault(key, intent) == intent, f"{line!r}: {seen[key]} and {intent}"
 
 
-@pytest.mark.parametrize("name", ["heldout.yml", "heldout_fresh.yml", "heldout_third.yml"])
+@pytest.mark.parametrize(
+    "name", ["heldout.yml", "heldout_fresh.yml", "heldout_third.yml", "heldout_fourth.yml"]
+)
 def test_heldout_questions_are_not_training_examples(name):
     heldout = yaml.safe_load((ROOT / "tests" / "data" / name).read_text(encoding="utf-8"))
     training = {
