@@ -64,7 +64,8 @@ def test_no_example_is_labelled_twice():
 
 
 @pytest.mark.parametrize(
-    "name", ["heldout.yml", "heldout_fresh.yml", "heldout_third.yml", "heldout_fourth.yml"]
+    "name",
+    [f"heldout{suffix}.yml" for suffix in ("", "_fresh", "_third", "_fourth", "_fifth")],
 )
 def test_heldout_questions_are_not_training_examples(name):
     heldout = yaml.safe_load((ROOT / "tests" / "data" / name).read_text(encoding="utf-8"))
