@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from content.text import Phrase, original_words, words
+from content.text import Phrase, fold, original_words, words
 
 LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 LEVELS = ("ecec", "basic", "upper_secondary", "liberal_adult")
@@ -109,7 +109,7 @@ class Cues:
         layer has already handled.
         """
         originals = original_words(text)
-        message = [word for word in words(text)]
+        message = [fold(word) for word in originals]
         phrases = [*self.plain_language, *(p for ps in self.switch_language.values() for p in ps)]
         covered = {i for phrase in phrases for span in phrase.spans(message) for i in span}
         return " ".join(word for i, word in enumerate(originals) if i not in covered)
