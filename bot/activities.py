@@ -7,6 +7,8 @@ channels that only echo the text still work because the label is recognised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botbuilder.schema import (
     ActionTypes,
     Activity,
@@ -38,19 +40,40 @@ async def address_replies(turn_context, activities: list[Activity], next_send):
     return await next_send()
 
 
-def user_message_from_activity(activity: Activity) -> UserMessage:
-    """Read text, button payload, locale and attachments from an incoming message activity."""
+# The keys a button payload may carry (dialogs/messages.py Button); anything else is dropped.
+PAYLOAD_KEYS = (
+    "intent",
+    "level",
+    "lang",
+    "fb",
+    "value",
+    "rating",
+    "topic",
+    "key",
+    "rating_comment",
+)
+MAX_PAYLOAD_VALUE = 64
+
+
+def user_message_from_activity(
+    activity: Activity, pseudonymise: Callable[[str | None], str] | None = None
+) -> UserMessage:
+    """Read text, button payload, locale, attachments and channel from a message activity."""
     value = activity.value if isinstance(activity.value, dict) else {}
     payload = {
-        str(k): str(v)
+        str(k): v
         for k, v in value.items()
-        if k in ("intent", "level", "lang") and isinstance(v, str)
+        if k in PAYLOAD_KEYS and isinstance(v, str) and len(v) <= MAX_PAYLOAD_VALUE
     }
+    conversation_id = activity.conversation.id if activity.conversation else None
+    channel = activity.channel_id if isinstance(activity.channel_id, str) else "unknown"
     return UserMessage(
         text=activity.text if isinstance(activity.text, str) else "",
         payload=payload,
         locale=activity.locale if isinstance(activity.locale, str) else None,
         has_attachments=bool(activity.attachments),
+        channel=channel[:32] or "unknown",
+        conversation=pseudonymise(conversation_id) if pseudonymise else "",
     )
 
 

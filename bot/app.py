@@ -7,6 +7,7 @@ hand in their own NLU client (a test double for unit tests only).
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -18,10 +19,14 @@ from bot.directline.adapter import DirectLineAdapter
 from bot.directline.routes import DirectLineService, error_response, setup_directline
 from bot.directline.store import ConversationStore
 from bot.directline.tokens import TokenIssuer
+from bot.pseudonym import Pseudonymiser
 from bot.storage.database import create_database_engine
+from bot.storage.records import SqlRecordStore
 from bot.storage.state import SqlStorage
 from content.store import ContentStore, load_content
+from dialogs.feedback import FeedbackSettings
 from dialogs.language import LanguagePolicy
+from dialogs.records import RecordSink
 from dialogs.router import Router
 from nlu.client import NluClient, RasaNluClient
 from nlu.language import create_detector
@@ -34,7 +39,9 @@ ROUTER_KEY = web.AppKey("router", Router)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def build_router(config: AppConfig, content: ContentStore, nlu: NluClient) -> Router:
+def build_router(
+    config: AppConfig, content: ContentStore, nlu: NluClient, records: RecordSink
+) -> Router:
     """The channel-independent turn logic, from config."""
     language = LanguagePolicy(
         detector=create_detector(config.language.detector),
@@ -51,6 +58,14 @@ def build_router(config: AppConfig, content: ContentStore, nlu: NluClient) -> Ro
         suggestion_min_confidence=config.nlu.suggestion_min_confidence,
         max_suggestions=config.nlu.max_suggestions,
         max_message_chars=config.nlu.max_message_chars,
+        records=records,
+        feedback=FeedbackSettings(
+            timeout=timedelta(minutes=config.feedback.dialog_timeout_minutes),
+            max_text_chars=config.feedback.max_text_chars,
+            max_unit_chars=config.feedback.max_unit_chars,
+            contact_days=config.retention.contact_days,
+        ),
+        max_comment_chars=config.feedback.max_comment_chars,
     )
 
 
@@ -74,15 +89,21 @@ async def livez(request: web.Request) -> web.Response:
 
 
 def create_app(
-    config: AppConfig, nlu: NluClient | None = None, storage: Storage | None = None
+    config: AppConfig,
+    nlu: NluClient | None = None,
+    storage: Storage | None = None,
+    records: RecordSink | None = None,
 ) -> web.Application:
-    """The bot service. `nlu` and `storage` default to the real ones (Rasa, the database)."""
+    """The bot service. `nlu`, `storage` and `records` default to the real ones (Rasa, the
+    database); unit tests hand in doubles."""
     content = load_content(config.content.path(), config.links)
     nlu_client = nlu or RasaNluClient(config.nlu.url, config.nlu.token, config.nlu.timeout_seconds)
-    router = build_router(config, content, nlu_client)
-    state_storage = storage or SqlStorage(create_database_engine(config.database.url))
-    conversation_state = ConversationState(state_storage)
-    bot = AssistantBot(router, conversation_state)
+    engine = None
+    if storage is None or records is None:
+        engine = create_database_engine(config.database.url)
+    router = build_router(config, content, nlu_client, records or SqlRecordStore(engine))
+    conversation_state = ConversationState(storage or SqlStorage(engine))
+    bot = AssistantBot(router, conversation_state, Pseudonymiser(config.privacy.pseudonym_secret))
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         # Log the failure without message text; the user gets a fixed polite reply.
@@ -115,4 +136,10 @@ def create_app(
             await close()
 
     app.on_cleanup.append(close_nlu)
+    if engine is not None:
+
+        async def close_database(_: web.Application) -> None:
+            engine.dispose()
+
+        app.on_cleanup.append(close_database)
     return app

@@ -7,8 +7,11 @@ error handler resets it), so the next turn starts from a consistent state.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botbuilder.core import ActivityHandler, ConversationState, TurnContext
 from botbuilder.schema import ChannelAccount
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.activities import activity_from_reply, address_replies, user_message_from_activity
 from dialogs.messages import Reply
@@ -17,10 +20,16 @@ from dialogs.state import ConversationData
 
 
 class AssistantBot(ActivityHandler):
-    def __init__(self, router: Router, conversation_state: ConversationState) -> None:
+    def __init__(
+        self,
+        router: Router,
+        conversation_state: ConversationState,
+        pseudonymise: Callable[[str | None], str] | None = None,
+    ) -> None:
         self._router = router
         self._conversation_state = conversation_state
         self._data = conversation_state.create_property("ConversationData")
+        self._pseudonymise = pseudonymise
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         turn_context.on_send_activities(address_replies)
@@ -37,7 +46,7 @@ class AssistantBot(ActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         state = await self._state(turn_context)
-        message = user_message_from_activity(turn_context.activity)
+        message = user_message_from_activity(turn_context.activity, self._pseudonymise)
         replies = await self._router.respond(message, state)
         await self._send(turn_context, state, replies)
 
@@ -52,15 +61,36 @@ class AssistantBot(ActivityHandler):
         await self._send(turn_context, state, replies)
 
     async def reset(self, turn_context: TurnContext) -> ConversationData:
-        """Forget a conversation's dialog state after an error; keep its language."""
+        """Forget a conversation's dialog state after an error.
+
+        Kept: the language, a feedback draft and records waiting to be stored, so
+        that an error never loses what the user already wrote.
+        """
         old = await self._state(turn_context)
-        fresh = ConversationData(language=old.language, language_explicit=old.language_explicit)
+        fresh = ConversationData(
+            language=old.language,
+            language_explicit=old.language_explicit,
+            feedback=old.feedback,
+            outbox=old.outbox,
+        )
         await self._data.set(turn_context, fresh.to_dict())
         await self._conversation_state.save_changes(turn_context, force=True)
         return fresh
 
     async def on_turn_error(self, turn_context: TurnContext, error: Exception) -> None:
-        """The one turn error handler: reset the dialog, send the fixed polite reply."""
-        state = await self.reset(turn_context)
-        reply = self._router.error_reply(state, turn_context.activity.locale)
+        """The one turn error handler: reset the dialog, send the fixed polite reply.
+
+        When the state itself cannot be read or written (the database is down) the
+        stored state is left alone: it still holds everything up to the last turn.
+        """
+        locale = turn_context.activity.locale
+        if isinstance(error, SQLAlchemyError):
+            reply = self._router.storage_error_reply(locale)
+        else:
+            try:
+                state = await self.reset(turn_context)
+            except SQLAlchemyError:
+                reply = self._router.storage_error_reply(locale)
+            else:
+                reply = self._router.error_reply(state, locale)
         await turn_context.send_activity(activity_from_reply(reply))

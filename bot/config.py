@@ -67,6 +67,30 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class FeedbackConfig:
+    dialog_timeout_minutes: int = 30
+    max_text_chars: int = 2000
+    max_unit_chars: int = 200
+    max_comment_chars: int = 500
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """Days each kind of record is kept before `python -m bot.manage purge` deletes it."""
+
+    feedback_days: int = 730
+    contact_days: int = 180
+    rating_days: int = 730
+    unanswered_days: int = 365
+    bot_state_days: int = 30
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    pseudonym_secret: str = ""
+
+
+@dataclass(frozen=True)
 class ContentConfig:
     dir: str = "content"
 
@@ -84,6 +108,9 @@ class AppConfig:
     directline: DirectLineConfig = field(default_factory=DirectLineConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     links: dict[str, str] = field(default_factory=dict)
 
 
@@ -177,6 +204,11 @@ def _validate(config: AppConfig) -> None:
             raise ConfigError(f"config key 'links.{name}': must be an https URL")
     if not config.database.url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise ConfigError("config key 'database.url': a sqlite:/// or postgresql:// URL")
+    for section in ("feedback", "retention"):
+        values = getattr(config, section)
+        for key in values.__dataclass_fields__:
+            if getattr(values, key) < 1:
+                raise ConfigError(f"config key '{section}.{key}': must be at least 1")
     if not config.content.path().is_dir():
         raise ConfigError(f"config key 'content.dir': no such folder {config.content.path()}")
 
@@ -207,6 +239,9 @@ def load_config(
         "directline": DirectLineConfig,
         "content": ContentConfig,
         "database": DatabaseConfig,
+        "feedback": FeedbackConfig,
+        "retention": RetentionConfig,
+        "privacy": PrivacyConfig,
     }
     unknown = sorted(set(raw) - set(sections) - {"links"})
     if unknown:

@@ -31,6 +31,7 @@ UI_KEYS = (
     "button_help",
     "choose_language",
     "welcome_languages",
+    "storage_unavailable",
 )
 _URL = re.compile(r"https?://[^\s)>\]]+")
 _WELL_FORMED_URL = re.compile(r"^https://[a-z0-9.-]+\.[a-z]{2,}(/[\w\-./?%&=#~+]*)?$", re.I)
@@ -123,6 +124,55 @@ class Cues:
         return found[0] if len(found) == 1 else None
 
 
+FEEDBACK_TEXT_KEYS = (
+    "ask_category", "choose_one", "ask_unit", "ask_text", "text_too_long",
+    "unit_too_long", "ask_wants_reply", "ask_contact_method", "ask_email", "ask_phone",
+    "bad_email", "bad_phone", "ask_consent", "consent_declined", "summary", "no_unit",
+    "no_reply", "reply_to", "redacted_note", "ask_send", "ask_edit", "stored",
+    "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
+    "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_skipped",
+    "no_draft",
+)  # fmt: skip
+FEEDBACK_BUTTON_KEYS = (
+    "skip", "yes", "no", "email", "phone", "send", "edit", "cancel", "retry",
+    "edit_category", "edit_unit", "edit_text", "edit_contact", "rate_up", "rate_down",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FeedbackCategory:
+    id: str
+    service_code: str
+    label: Texts
+
+
+@dataclass(frozen=True)
+class FeedbackContent:
+    """The feedback dialog's categories, texts, buttons and command words (feedback.yml)."""
+
+    categories: dict[str, FeedbackCategory]
+    texts: dict[str, Texts]
+    buttons: dict[str, Texts]
+    cancel_words: frozenset[str]
+    help_words: frozenset[str]
+
+    def text(self, key: str, language: str, **values: Any) -> str:
+        text = self.texts[key][language]
+        return text.format(**values) if values else text
+
+    def is_cancel(self, text: str) -> bool:
+        return _whole_message(text) in self.cancel_words
+
+    def is_help(self, text: str) -> bool:
+        return _whole_message(text) in self.help_words
+
+
+def _whole_message(text: str) -> str:
+    """A message folded for whole-message command words; punctuation-only kept as is."""
+    folded = " ".join(words(text))
+    return folded or text.strip()
+
+
 @dataclass(frozen=True)
 class ContentStore:
     """All content, looked up by id; built only by `load_content`."""
@@ -134,6 +184,7 @@ class ContentStore:
     language_labels: Texts
     cues: Cues
     links: dict[str, str]
+    feedback: FeedbackContent
 
     def entry(self, entry_id: str) -> Entry:
         return self.topics.get(entry_id) or self.conversation[entry_id]
@@ -292,6 +343,43 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
     )
 
 
+def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
+    raw = _read_yaml(path, checker) or {}
+    where = "feedback.yml"
+    categories = {}
+    for category_id, item in (raw.get("categories") or {}).items():
+        item = item if isinstance(item, dict) else {}
+        code = item.get("service_code")
+        if not isinstance(code, str) or not _ID.match(code.replace("-", "_")):
+            checker.fail(f"{where} categories.{category_id}", "needs a service_code")
+        label = checker.texts(f"{where} categories.{category_id}", item.get("label"), max_chars=60)
+        categories[str(category_id)] = FeedbackCategory(str(category_id), str(code), label)
+    if not categories:
+        checker.fail(where, "needs categories")
+    command_words = raw.get("words") or {}
+    found = {}
+    for kind in ("cancel", "help"):
+        items = command_words.get(kind)
+        if not isinstance(items, list) or not items:
+            checker.fail(f"{where} words.{kind}", "expected a non-empty list")
+            items = []
+        found[kind] = frozenset(_whole_message(str(item)) for item in items)
+    texts_raw = raw.get("texts") or {}
+    buttons_raw = raw.get("buttons") or {}
+    return FeedbackContent(
+        categories=categories,
+        texts={
+            k: checker.texts(f"{where} texts.{k}", texts_raw.get(k)) for k in FEEDBACK_TEXT_KEYS
+        },
+        buttons={
+            k: checker.texts(f"{where} buttons.{k}", buttons_raw.get(k), max_chars=40)
+            for k in FEEDBACK_BUTTON_KEYS
+        },
+        cancel_words=found["cancel"],
+        help_words=found["help"],
+    )
+
+
 def load_content(folder: Path, links: dict[str, str]) -> ContentStore:
     """Load and validate all content under `folder`; raise ContentError listing every problem."""
     checker = _Checker()
@@ -322,6 +410,7 @@ def load_content(folder: Path, links: dict[str, str]) -> ContentStore:
     }
     language_labels = checker.texts("ui.yml languages", ui_raw.get("languages"), max_chars=30)
     cues = _load_cues(folder / "language.yml", checker)
+    feedback = _load_feedback(folder / "feedback.yml", checker)
     if checker.problems:
         raise ContentError(checker.problems)
     return ContentStore(
@@ -332,4 +421,5 @@ def load_content(folder: Path, links: dict[str, str]) -> ContentStore:
         language_labels=language_labels,
         cues=cues,
         links=dict(links),
+        feedback=feedback,
     )

@@ -3,9 +3,12 @@
 Steps: `begin` (topic recognised) -> either the answer, or the level question
 with one button per level that has its own answer; `on_level` (a level chosen)
 -> the answer. The level is remembered for the rest of the conversation.
+Every answer ends with the "Did this help?" buttons (dialogs/quality.py).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from content.store import ContentStore
 from dialogs.messages import Button, Reply
@@ -14,9 +17,15 @@ from dialogs.state import ConversationData
 
 
 class AnswerDialog:
-    def __init__(self, content: ContentStore, replies: ReplyFactory) -> None:
+    def __init__(
+        self,
+        content: ContentStore,
+        replies: ReplyFactory,
+        rating_buttons: Callable[[str, str], list[Button]] | None = None,
+    ) -> None:
         self._content = content
         self._replies = replies
+        self._rating_buttons = rating_buttons
 
     def begin(self, topic_id: str, state: ConversationData, language: str, text: str = "") -> Reply:
         """Answer a topic, using a level named in the message or remembered from earlier."""
@@ -52,4 +61,7 @@ class AnswerDialog:
     def _answer(self, topic_id: str, state: ConversationData, language: str) -> Reply:
         state.pending_topic = None
         state.last_topic = topic_id
-        return self._replies.entry_reply(topic_id, language, level=state.level)
+        rating = self._rating_buttons(topic_id, language) if self._rating_buttons else []
+        return self._replies.entry_reply(
+            topic_id, language, level=state.level, extra_buttons=rating
+        )

@@ -54,3 +54,6 @@ class FallbackDialog:
         return self._replies.ui_reply(
             "error", language, "out_of_scope", [self._replies.help_button(language)]
         )
+
+    def storage_unavailable(self, language: str) -> Reply:
+        return self._replies.ui_reply("storage_unavailable", language, "out_of_scope")

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Button:
-    """A quick reply. `payload` is one of {"intent": id}, {"level": key}, {"lang": code}."""
+    """A quick reply. `payload` is one of {"intent": id}, {"level": key}, {"lang": code},
+    a feedback dialog action {"fb": action, "value": ...} or a rating
+    {"rating": "up"/"down", "topic": id, "key": ...}."""
 
     label: str
     payload: dict[str, str]
@@ -35,3 +37,5 @@ class UserMessage:
     payload: dict[str, str] = field(default_factory=dict)
     locale: str | None = None
     has_attachments: bool = False
+    channel: str = "unknown"  # the Bot Framework channel id: directline, msteams, ...
+    conversation: str = ""  # pseudonymous conversation id (never the channel's own id)

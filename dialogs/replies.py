@@ -24,6 +24,11 @@ class ReplyFactory:
     def help_button(self, language: str) -> Button:
         return Button(self.content.ui_text("button_help", language), dict(HELP_PAYLOAD))
 
+    def feedback_button(self, language: str) -> Button:
+        """The "Give feedback" button: starts the feedback dialog."""
+        title = self.content.conversation["give_feedback"].title[language]
+        return Button(title, {"intent": "give_feedback"})
+
     def language_buttons(self, except_language: str | None = None) -> list[Button]:
         return [
             Button(label, {"lang": code})

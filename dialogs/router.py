@@ -1,13 +1,18 @@
 """The turn: one user message in, the replies out, channel-independent.
 
 Order of decisions, each with its reason:
+0. Records the database refused earlier are retried; an abandoned feedback
+   draft expires (dialogs/feedback.py, dialogs/quality.py).
 1. Button payloads route directly (no NLU guess needed for what the bot offered).
+   A feedback dialog in progress, or the comment after a 👎, takes the message
+   before any NLU: what the user types there is an answer, not a question.
 2. Unreadable input (empty, no words, too long, attachments only) gets a clear
    reply before any NLU call, so it never costs a Rasa round trip.
 3. The answer language: explicit cues in the message, else detection
    (dialogs/language.py).
 4. NLU; below the confidence threshold the bot says it is not sure.
-5. Dispatch by intent to the answer, small-talk or fallback dialog.
+5. Dispatch by intent to the answer, feedback, small-talk or fallback dialog.
+   Questions that get a fallback are recorded for content-gap review.
 """
 
 from __future__ import annotations
@@ -15,13 +20,18 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from content.store import ContentStore
 from content.text import fold
 from dialogs.answer import AnswerDialog
 from dialogs.fallback import FallbackDialog
+from dialogs.feedback import FeedbackDialog, FeedbackSettings
 from dialogs.language import ANSWER_LANGUAGES, LanguagePolicy
 from dialogs.messages import Reply, UserMessage
+from dialogs.quality import QualityDialog
+from dialogs.records import RecordSink
 from dialogs.replies import ReplyFactory
 from dialogs.smalltalk import SmallTalkDialog
 from dialogs.state import ConversationData
@@ -59,14 +69,23 @@ class Router:
         suggestion_min_confidence: float,
         max_suggestions: int,
         max_message_chars: int,
+        records: RecordSink,
+        feedback: FeedbackSettings | None = None,
+        max_comment_chars: int = 500,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._content = content
         self._nlu = nlu
         self._language = language
         self._threshold = confidence_threshold
         self._max_chars = max_message_chars
+        self._clock = clock
         self._replies = ReplyFactory(content)
-        self._answers = AnswerDialog(content, self._replies)
+        self._quality = QualityDialog(content, self._replies, records, max_comment_chars)
+        self._feedback = FeedbackDialog(
+            content, self._replies, records, feedback or FeedbackSettings()
+        )
+        self._answers = AnswerDialog(content, self._replies, self._quality.rating_buttons)
         self._smalltalk = SmallTalkDialog(content, self._replies, self._answers)
         self._fallback = FallbackDialog(
             self._replies, set(content.topics), suggestion_min_confidence, max_suggestions
@@ -83,6 +102,12 @@ class Router:
         """The fixed polite reply of the turn error handler."""
         return self._fallback.error(self._language.current(state, locale))
 
+    def storage_error_reply(self, locale: str | None) -> Reply:
+        """The turn could not read or save the conversation: say so, nothing is pretended."""
+        return self._fallback.storage_unavailable(
+            self._language.current(ConversationData(), locale)
+        )
+
     def welcome(self, state: ConversationData, locale: str | None) -> list[Reply]:
         """Greeting when a user joins, in the channel's language, with language buttons."""
         language = self._language.current(state, locale)
@@ -95,12 +120,34 @@ class Router:
         return [Reply(first.text, first.topic, first.locale), note]
 
     async def _route(self, message: UserMessage, state: ConversationData) -> list[Reply]:
+        now = self._clock()
         text = normalise(message.text)
         payload = message.payload or state.offered.get(fold(text)) or {}
+        await self._quality.flush_outbox(state)
+        language = self._language.current(state, message.locale)
+        expired = self._feedback.expire(state, language, now)
+        notes = [expired] if expired else []
+        if self._feedback.active(state) and "lang" not in payload:
+            return await self._feedback.handle(message, text, payload, state, language, now)
+        if "rating" in payload:
+            return await self._quality.rate(payload, message, state, language, now)
+        if state.rating_comment:
+            commented = await self._quality.comment(text, payload, state, language)
+            if commented is not None:
+                return commented
         if payload:
             routed = await self._route_payload(payload, state, message)
             if routed is not None:
-                return routed
+                return notes + routed
+            if "fb" in payload or "rating_comment" in payload:
+                # A dialog button from a dialog that has ended: never an NLU question.
+                return notes + [self._feedback.no_draft(language)]
+        return notes + await self._understand(message, text, state, now)
+
+    async def _understand(
+        self, message: UserMessage, text: str, state: ConversationData, now: datetime
+    ) -> list[Reply]:
+        """Free text outside a dialog step: check it is readable, pick the language, ask NLU."""
         language = self._language.current(state, message.locale)
         if not text:
             key = "attachment_only" if message.has_attachments else "empty_message"
@@ -130,11 +177,41 @@ class Router:
         try:
             parse = await self._nlu.parse(nlu_text)
         except NluUnavailable:
+            await self._quality.unanswered(
+                text, "nlu_unavailable", None, message, state, language, now
+            )
             return [self._fallback.nlu_unavailable(language)]
-        return self._dispatch(parse, text, state, language, explicit=explicit)
+        replies = self._dispatch(parse, text, state, language, explicit=explicit, now=now)
+        unanswered = self._unanswered_reason(parse, explicit)
+        if unanswered:
+            await self._quality.unanswered(text, unanswered, parse, message, state, language, now)
+        return replies
+
+    def _unanswered_reason(self, parse: Parse, explicit: bool) -> str | None:
+        """Why a question went unanswered, mirroring the fallback branches of `_dispatch`."""
+        if explicit and not self._is_question(parse):
+            return None
+        if parse.intent in ("plain_language", "change_language"):
+            return None
+        if parse.confidence < self._threshold:
+            return "not_sure"
+        if parse.intent == "out_of_scope":
+            return "out_of_scope"
+        if (
+            parse.intent not in self._content.topics
+            and parse.intent not in self._content.conversation
+        ):
+            return "not_sure"
+        return None
 
     def _dispatch(
-        self, parse: Parse, text: str, state: ConversationData, language: str, explicit: bool
+        self,
+        parse: Parse,
+        text: str,
+        state: ConversationData,
+        language: str,
+        explicit: bool,
+        now: datetime,
     ) -> list[Reply]:
         intent = parse.intent
         if explicit and not self._is_question(parse):
@@ -157,6 +234,8 @@ class Router:
             return [self._fallback.out_of_scope(language)]
         if intent in self._content.topics:
             return [self._answers.begin(intent, state, language, text)]
+        if intent == "give_feedback":
+            return self._feedback.start(state, language, now)
         if intent in self._content.conversation:
             return self._smalltalk.reply(intent, state, language)
         logger.warning("NLU returned an intent without content: %s", intent)
@@ -174,6 +253,11 @@ class Router:
         chosen = payload.get("lang")
         if chosen in ANSWER_LANGUAGES:
             intent = "plain_language" if chosen == "fi-x-selko" else "change_language"
+            if self._feedback.active(state):
+                # Mid-feedback: confirm the language and ask the same step again in it.
+                state.choose_language(chosen)
+                confirm = self._replies.entry_reply(intent, chosen)
+                return [confirm, self._feedback.prompt(state, chosen)]
             return self._smalltalk.switch_language(intent, state, chosen)
         level = payload.get("level")
         if level in self._content.level_labels:
@@ -182,6 +266,8 @@ class Router:
         intent = payload.get("intent")
         if intent in self._content.topics:
             return [self._answers.begin(intent, state, language)]
+        if intent == "give_feedback":
+            return self._feedback.start(state, language, self._clock())
         if intent in self._content.conversation and intent not in (
             "change_language",
             "plain_language",

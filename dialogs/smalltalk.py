@@ -11,7 +11,9 @@ from dialogs.state import ConversationData
 # Replies that close or abandon what was going on: a pending level question ends.
 _ENDS_PENDING = {"cancel", "deny", "goodbye", "thanks", "greet", "help"}
 # Replies that lead somewhere: offer the help menu button under them.
-_OFFER_HELP = {"bot_challenge", "human_contact", "privacy", "give_feedback", "deny", "thanks"}
+_OFFER_HELP = {"bot_challenge", "human_contact", "privacy", "deny", "thanks"}
+# Replies that also offer to start the feedback dialog.
+_OFFER_FEEDBACK = {"help", "human_contact", "thanks"}
 
 
 class SmallTalkDialog:
@@ -24,6 +26,8 @@ class SmallTalkDialog:
         if intent in _ENDS_PENDING:
             state.pending_topic = None
         extra = [self._replies.help_button(language)] if intent in _OFFER_HELP else []
+        if intent in _OFFER_FEEDBACK:
+            extra.append(self._replies.feedback_button(language))
         if intent == "greet":
             extra = self._replies.language_buttons(except_language=language)
         return [self._replies.entry_reply(intent, language, extra_buttons=extra)]

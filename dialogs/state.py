@@ -18,6 +18,9 @@ class ConversationData:
     pending_topic: str | None = None  # topic waiting for the level question's answer
     last_topic: str | None = None  # last participation topic answered
     offered: dict[str, dict[str, str]] = field(default_factory=dict)  # folded label -> payload
+    feedback: dict[str, Any] | None = None  # the feedback being written (dialogs/feedback.py)
+    rating_comment: dict[str, Any] | None = None  # a 👎 rating waiting for its optional comment
+    outbox: list[dict[str, Any]] = field(default_factory=list)  # records the database refused
 
     def choose_language(self, language: str) -> None:
         """An explicit choice: it sticks for the rest of the conversation."""

@@ -38,10 +38,14 @@ def resolve_url(url: str) -> str:
 
 
 def create_database_engine(url: str) -> Engine:
-    """An engine; SQLite gets WAL and a busy timeout so two processes can share the file."""
+    """An engine; SQLite gets WAL and a busy timeout so two processes can share the file.
+
+    `hide_parameters`: database errors and logs never show the values of a
+    statement, which can be what a user wrote.
+    """
     resolved = resolve_url(url)
     if make_url(resolved).get_backend_name() == "sqlite":
-        engine = create_engine(resolved, connect_args={"timeout": 15})
+        engine = create_engine(resolved, connect_args={"timeout": 15}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # noqa: ANN001
@@ -51,7 +55,7 @@ def create_database_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(resolved, pool_pre_ping=True)
+    return create_engine(resolved, pool_pre_ping=True, hide_parameters=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker:

@@ -1,5 +1,10 @@
-"""Real services for integration tests: the trained Rasa model served by Rasa, and the bot
-started as its own process (`python -m bot`), both on free loopback ports, once per session.
+"""Real services for integration tests: the trained Rasa model served by Rasa, the bot
+started as its own process (`python -m bot`), both on free loopback ports, and migrated
+databases: SQLite files, and PostgreSQL schemas.
+
+PostgreSQL: TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test;
+each user works in a schema of its own, dropped afterwards. Where no server
+answers, those tests are skipped with the reason shown in the summary.
 """
 
 from __future__ import annotations
@@ -9,15 +14,20 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
-from bot.storage.database import create_database_engine
+from bot.storage.database import create_database_engine, resolve_url
 from bot.storage.migrate import upgrade
 from nlu import service
 
 ROOT = Path(__file__).resolve().parents[2]
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="session")
@@ -86,11 +96,7 @@ def stop_bot(process: subprocess.Popen) -> None:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
     """A migrated SQLite database for the bot processes of this test session."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'assistant.db'}"
-    engine = create_database_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
+    return migrated_sqlite_url(tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture(scope="session")
@@ -106,3 +112,53 @@ def bot_url(rasa_server, database_url, bot_log):
     # The bot's log must never contain what users wrote (privacy by default).
     logged = bot_log.read_text(errors="replace")
     assert "oppilaskuntaan" not in logged and "youth council" not in logged
+
+
+def migrated_sqlite_url(folder: Path) -> str:
+    url = f"sqlite:///{folder / 'assistant.db'}"
+    engine = create_database_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module")
+def sqlite_engine(tmp_path_factory):
+    engine = create_database_engine(migrated_sqlite_url(tmp_path_factory.mktemp("db")))
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A migrated PostgreSQL schema of its own; the URL selects it for any process."""
+    schema = f"kasko_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(resolve_url(PG_URL))
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except OperationalError as error:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(error).__name__}")
+    separator = "&" if "?" in PG_URL else "?"
+    url = f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    engine = create_database_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with admin.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_engine(postgres_url):
+    engine = create_database_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request):
+    """Each test that takes `engine` runs on SQLite and on PostgreSQL."""
+    return request.getfixturevalue(f"{request.param}_engine")

@@ -47,6 +47,13 @@ class Conversation:
         action = reply["suggestedActions"]["actions"][index]
         return await self.say(action["text"], value=action["value"])
 
+    async def press(self, reply: dict, **wanted: str) -> list[dict]:
+        """Press the button whose payload contains `wanted`, e.g. press(r, fb="send")."""
+        for action in (reply.get("suggestedActions") or {}).get("actions", []):
+            if all(action["value"].get(k) == v for k, v in wanted.items()):
+                return await self.say(action["text"], value=action["value"])
+        raise AssertionError(f"no button {wanted} in {buttons(reply)}")
+
 
 def buttons(reply: dict) -> list[dict]:
     return [a["value"] for a in (reply.get("suggestedActions") or {}).get("actions", [])]

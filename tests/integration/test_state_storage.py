@@ -1,56 +1,17 @@
 """The database state storage against real SQLite and real PostgreSQL, migrated by Alembic.
 
-PostgreSQL: TEST_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test;
-each run works in a schema of its own and drops it. Where no server answers,
-those tests are skipped with the reason shown in the summary.
+The `engine` fixture (tests/integration/conftest.py) runs each test on both.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
-from bot.storage.database import SchemaNotReady, create_database_engine, resolve_url
-from bot.storage.migrate import upgrade
+from bot.storage.database import SchemaNotReady, create_database_engine
 from bot.storage.state import SqlStorage, StateConflict
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory):
-    engine = create_database_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'state.db'}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def postgres_engine():
-    schema = f"kasko_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(resolve_url(PG_URL))
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as error:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(error).__name__}")
-    engine = create_engine(resolve_url(PG_URL), connect_args={"options": f"-csearch_path={schema}"})
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def engine(request):
-    return request.getfixturevalue(f"{request.param}_engine")
 
 
 async def test_write_read_delete_round_trip(engine):

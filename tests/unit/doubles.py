@@ -1,11 +1,14 @@
 """Test doubles for unit tests only (integration tests use the real Rasa model).
 
 `ScriptedNlu` answers from a fixed table so that dialog logic can be tested
-fast and deterministically; `FixedDetector` does the same for language detection.
+fast and deterministically; `FixedDetector` does the same for language detection;
+`MemoryRecords` stands in for the database's record store (the real one is
+tested against SQLite and PostgreSQL in tests/integration).
 """
 
 from __future__ import annotations
 
+from dialogs.records import RecordNotSaved
 from nlu.client import IntentScore, NluUnavailable, Parse
 from nlu.language import Detection
 
@@ -34,3 +37,21 @@ class FixedDetector:
 
     def detect(self, text: str) -> Detection | None:
         return self.table.get(text)
+
+
+class MemoryRecords:
+    """A RecordSink in memory, idempotent by key like the real one; `down` makes saves fail."""
+
+    def __init__(self) -> None:
+        self.saved: dict[tuple[str, str], object] = {}
+        self.down = False
+        self.attempts = 0
+
+    async def save(self, record) -> None:
+        self.attempts += 1
+        if self.down:
+            raise RecordNotSaved(record.kind)
+        self.saved[(record.kind, record.key)] = record
+
+    def of_kind(self, kind: str) -> list:
+        return [record for (k, _), record in self.saved.items() if k == kind]

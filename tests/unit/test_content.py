@@ -118,3 +118,17 @@ def test_service_refuses_to_start_with_broken_content(tmp_path, config, capsys):
     config_file.write_text(f"content:\n  dir: {folder}\n", encoding="utf-8")
     assert main(["--config", str(config_file)]) == 2
     assert "topics/youth_council.yml: missing" in capsys.readouterr().err
+
+
+def test_feedback_texts_invent_no_contacts_and_plain_finnish_is_short(content):
+    """The feedback dialog's texts follow the same rules; its one example address uses the
+    reserved example.com domain (RFC 2606), which belongs to nobody."""
+    phone = re.compile(r"\+?\d[\d \-]{6,}\d")
+    email = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+    for key, texts in content.feedback.texts.items():
+        for text in texts.values():
+            assert not phone.search(text), key
+            assert all(f.rstrip(".").endswith("@example.com") for f in email.findall(text)), key
+            assert "http" not in text, key
+        sentences = [s for s in re.split(r"[.!?:]\s+|\n+", texts["fi-x-selko"]) if s.strip()]
+        assert max(len(s.split()) for s in sentences) <= 12, key

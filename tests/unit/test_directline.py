@@ -14,7 +14,7 @@ from botbuilder.core import MemoryStorage
 
 from bot.app import create_app
 from bot.directline.tokens import TokenIssuer
-from tests.unit.doubles import ScriptedNlu
+from tests.unit.doubles import MemoryRecords, ScriptedNlu
 
 BASE = "/v3/directline"
 
@@ -23,7 +23,7 @@ BASE = "/v3/directline"
 async def client(config):
     nlu = ScriptedNlu()
     nlu.add("how do I join the youth council?", "youth_council")
-    app = create_app(config, nlu=nlu, storage=MemoryStorage())
+    app = create_app(config, nlu=nlu, storage=MemoryStorage(), records=MemoryRecords())
     async with TestClient(TestServer(app)) as test_client:
         test_client.nlu = nlu
         yield test_client
@@ -143,7 +143,7 @@ async def test_valid_token_resumes_a_conversation_the_process_forgot(config):
     fixed = load_config(
         DEFAULT_CONFIG_PATH, environ={}, overrides={"directline": {"token_secret": "s"}}
     )
-    app = create_app(fixed, nlu=ScriptedNlu(), storage=MemoryStorage())
+    app = create_app(fixed, nlu=ScriptedNlu(), storage=MemoryStorage(), records=MemoryRecords())
     token = TokenIssuer("s", 600).issue("gone-conversation")
     headers = {"Authorization": f"Bearer {token}"}
     async with TestClient(TestServer(app)) as test_client:
@@ -242,7 +242,7 @@ class ExplodingNlu:
 
 
 async def test_turn_error_gets_the_fixed_polite_reply_and_a_reset(config, content):
-    app = create_app(config, nlu=ExplodingNlu(), storage=MemoryStorage())
+    app = create_app(config, nlu=ExplodingNlu(), storage=MemoryStorage(), records=MemoryRecords())
     async with TestClient(TestServer(app)) as test_client:
         conversation_id, headers = await start(test_client)
         url = f"{BASE}/conversations/{conversation_id}/activities"

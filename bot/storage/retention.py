@@ -1,0 +1,72 @@
+"""Retention: delete what has been kept long enough, and erase one feedback on request.
+
+Days per record type come from config (`retention:`). Contact details have
+their own, shorter period: the feedback text stays for quality follow-up after
+the contact details it was sent with are gone. Children are deleted explicitly
+before their feedback, so the result does not depend on the database enforcing
+ON DELETE CASCADE (SQLite does not by default).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, select
+
+from bot.config import RetentionConfig
+from bot.storage.database import session_factory
+from bot.storage.models import (
+    AnswerRatingRecord,
+    BotStateRecord,
+    FeedbackContact,
+    FeedbackRecord,
+    FeedbackStatusChange,
+    UnansweredQuestionRecord,
+)
+
+
+def _delete_feedback(session, condition) -> int:
+    ids = select(FeedbackRecord.id).where(condition).scalar_subquery()
+    session.execute(delete(FeedbackContact).where(FeedbackContact.feedback_id.in_(ids)))
+    session.execute(delete(FeedbackStatusChange).where(FeedbackStatusChange.feedback_id.in_(ids)))
+    return session.execute(delete(FeedbackRecord).where(condition)).rowcount
+
+
+def purge(engine: Engine, retention: RetentionConfig, now: datetime) -> dict[str, int]:
+    """Delete every record older than its retention period; return counts by kind."""
+
+    def before(days: int) -> datetime:
+        return now - timedelta(days=days)
+
+    with session_factory(engine).begin() as session:
+        return {
+            "feedback": _delete_feedback(
+                session, FeedbackRecord.requested_at < before(retention.feedback_days)
+            ),
+            "contact": session.execute(
+                delete(FeedbackContact).where(
+                    FeedbackContact.consented_at < before(retention.contact_days)
+                )
+            ).rowcount,
+            "rating": session.execute(
+                delete(AnswerRatingRecord).where(
+                    AnswerRatingRecord.created_at < before(retention.rating_days)
+                )
+            ).rowcount,
+            "unanswered": session.execute(
+                delete(UnansweredQuestionRecord).where(
+                    UnansweredQuestionRecord.created_at < before(retention.unanswered_days)
+                )
+            ).rowcount,
+            "bot_state": session.execute(
+                delete(BotStateRecord).where(
+                    BotStateRecord.updated_at < before(retention.bot_state_days)
+                )
+            ).rowcount,
+        }
+
+
+def erase_feedback(engine: Engine, reference: str) -> bool:
+    """Erase one feedback, its contact details and history; False when no such reference."""
+    with session_factory(engine).begin() as session:
+        return _delete_feedback(session, FeedbackRecord.reference == reference.strip().upper()) > 0

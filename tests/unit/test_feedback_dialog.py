@@ -1,0 +1,372 @@
+"""The feedback dialog, ratings and unanswered questions through the router.
+
+Test doubles for speed: a scripted NLU and an in-memory record sink (idempotent
+by key like the real one). The real database store is tested in
+tests/integration/test_feedback_storage.py; the whole thing over HTTP with
+real Rasa in tests/integration/test_feedback_chat.py.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.app import build_router
+from dialogs.messages import Reply, UserMessage
+from dialogs.state import ConversationData
+from tests.unit.doubles import MemoryRecords, ScriptedNlu
+
+VALID_HETU = "131052-308T"  # the example code of the Digital and Population Data Services
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def nlu() -> ScriptedNlu:
+    nlu = ScriptedNlu()
+    nlu.add("haluan antaa palautetta", "give_feedback")
+    return nlu
+
+
+@pytest.fixture
+def records() -> MemoryRecords:
+    return MemoryRecords()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def router(config, content, nlu, records, clock):
+    router = build_router(config, content, nlu, records)
+    router._clock = clock  # noqa: SLF001 - the only way in for a fixed time
+    router._feedback  # noqa: B018 - built; the dialog reads the time from the router
+    return router
+
+
+async def say(router, state, text="", payload=None, channel="directline", locale=None):
+    message = UserMessage(
+        text=text, payload=payload or {}, channel=channel, conversation="pseudo-1", locale=locale
+    )
+    return await router.respond(message, state)
+
+
+def payloads(reply: Reply) -> list[dict]:
+    return [b.payload for b in reply.buttons]
+
+
+async def click(router, state, reply: Reply, **wanted) -> list[Reply]:
+    """Press the button of `reply` whose payload contains `wanted`."""
+    for button in reply.buttons:
+        if all(button.payload.get(k) == v for k, v in wanted.items()):
+            return await say(router, state, button.label, button.payload)
+    raise AssertionError(f"no button {wanted} in {payloads(reply)}")
+
+
+async def test_whole_dialog_in_finnish_with_contact_and_redaction(router, records, content):
+    state = ConversationData()
+    intro, question = await say(router, state, "haluan antaa palautetta")
+    assert intro.text == content.conversation["give_feedback"].answer["fi"]
+    assert {"fb": "category", "value": "school_meals"} in payloads(question)
+    assert {"fb": "cancel"} in payloads(question)
+
+    [unit_q] = await click(router, state, question, value="school_meals")
+    assert unit_q.text == content.feedback.text("ask_unit", "fi")
+    [text_q] = await say(router, state, "Kallion ala-aste")
+    assert text_q.text == content.feedback.text("ask_text", "fi")
+    feedback = f"Ruoka oli kylmää. Soita 040 123 4567, hetu {VALID_HETU}."
+    [reply_q] = await say(router, state, feedback)
+    assert "040" not in str(state.to_dict()) and VALID_HETU not in str(state.to_dict())
+
+    [method_q] = await click(router, state, reply_q, fb="yes")
+    [email_q] = await click(router, state, method_q, fb="email")
+    [bad] = await say(router, state, "ei osoite")
+    assert bad.text == content.feedback.text("bad_email", "fi")
+    [consent_q] = await say(router, state, "huoltaja@example.com")
+    assert "180" in consent_q.text  # the contact retention from config
+    [summary] = await click(router, state, consent_q, fb="yes")
+    assert "[puhelinnumero]" in summary.text and "[henkilötunnus]" in summary.text
+    assert content.feedback.text("redacted_note", "fi") in summary.text
+    assert "huoltaja@example.com" in summary.text
+
+    assert records.saved == {}
+    stored, complaints = await click(router, state, summary, fb="send")
+    [record] = records.of_kind("feedback")
+    assert re.fullmatch(
+        r"[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}", record.reference
+    )
+    assert record.reference in stored.text
+    assert content.feedback.text("stored_contact", "fi") in stored.text
+    assert record.service_code == "kasko-meals" and record.category == "school_meals"
+    assert record.unit == "Kallion ala-aste"
+    assert record.description == "Ruoka oli kylmää. Soita [puhelinnumero], hetu [henkilötunnus]."
+    assert (record.contact_method, record.contact) == ("email", "huoltaja@example.com")
+    assert record.consented_at and record.language == "fi" and record.channel == "directline"
+    assert record.conversation == "pseudo-1"
+    assert content.feedback.text("formal_complaints", "fi") in complaints.text
+    assert "https://palautteet.hel.fi" in complaints.text
+    assert state.feedback is None
+
+
+LANGUAGE_CASES = [
+    ("fi", "peruuta"),
+    ("sv", "avbryt"),
+    ("en", "cancel"),
+    ("fi-x-selko", "lopeta"),
+]
+
+
+@pytest.mark.parametrize("language", [case[0] for case in LANGUAGE_CASES])
+async def test_dialog_without_reply_in_every_language(router, records, content, language):
+    state = ConversationData()
+    state.choose_language(language)
+    intro, question = await say(router, state, "x", {"intent": "give_feedback"})
+    assert intro.locale == question.locale == language
+    [unit_q] = await click(router, state, question, value="teaching")
+    [text_q] = await click(router, state, unit_q, fb="skip")
+    [reply_q] = await say(router, state, "Opettaja selitti asiat hyvin, kiitos!")
+    [summary] = await click(router, state, reply_q, fb="no")
+    assert content.feedback.text("no_reply", language) in summary.text
+    assert content.feedback.text("no_unit", language) in summary.text
+    stored, _ = await click(router, state, summary, fb="send")
+    [record] = records.of_kind("feedback")
+    assert record.language == language and record.contact is None and record.unit is None
+    # Never promises a reply when none was asked for.
+    assert content.feedback.text("stored_no_contact", language) in stored.text
+    assert content.feedback.text("stored_contact", language) not in stored.text
+
+
+@pytest.mark.parametrize("language, word", LANGUAGE_CASES)
+@pytest.mark.parametrize("steps", [0, 1, 2, 3])
+async def test_cancel_at_any_step_in_any_language(router, records, content, language, word, steps):
+    state = ConversationData()
+    state.choose_language(language)
+    _, reply = await say(router, state, "", {"intent": "give_feedback"})
+    answers = [{"fb": "category", "value": "other"}, {"fb": "skip"}, "Palaute tässä."]
+    for answer in answers[:steps]:
+        if isinstance(answer, dict):
+            [reply] = await say(router, state, "", answer)
+        else:
+            [reply] = await say(router, state, answer)
+    [cancelled] = await say(router, state, word.capitalize() + "!")
+    assert cancelled.text == content.feedback.text("cancelled", language)
+    assert state.feedback is None and records.saved == {}
+
+
+async def test_help_explains_and_asks_the_same_step_again(router, content):
+    state = ConversationData()
+    _, question = await say(router, state, "haluan antaa palautetta")
+    help_reply, again = await say(router, state, "apua")
+    assert help_reply.text == content.feedback.text("help", "fi")
+    assert again.text == question.text and state.feedback["step"] == "category"
+
+
+async def test_free_text_at_a_button_step_asks_again(router, content):
+    state = ConversationData()
+    _, question = await say(router, state, "haluan antaa palautetta")
+    note, again = await say(router, state, "mikä on ruutiraha?")
+    assert note.text == content.feedback.text("choose_one", "fi")
+    assert again.text == question.text
+
+
+async def test_typed_category_label_works_like_the_button(router):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "kouluruoka")
+    assert state.feedback["category"] == "school_meals" and state.feedback["step"] == "unit"
+
+
+async def test_too_long_feedback_is_refused_with_the_limit(router, config, content):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": "other"})
+    await say(router, state, "", {"fb": "skip"})
+    note, _ = await say(router, state, "a" * (config.feedback.max_text_chars + 1))
+    assert note.text == content.feedback.text(
+        "text_too_long", "fi", max_chars=config.feedback.max_text_chars
+    )
+    assert state.feedback["step"] == "text"
+    # Longer than a question may be, but within the feedback limit: accepted.
+    await say(router, state, "b " * 700)
+    assert state.feedback["step"] == "wants_reply"
+
+
+async def test_phone_contact_is_checked_and_declined_consent_drops_it(router, records, content):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    for payload in ({"fb": "category", "value": "premises"}, {"fb": "skip"}):
+        await say(router, state, "", payload)
+    await say(router, state, "Liikuntasalin ovi on rikki.")
+    await say(router, state, "", {"fb": "yes"})
+    await say(router, state, "", {"fb": "phone"})
+    [bad] = await say(router, state, "12")
+    assert bad.text == content.feedback.text("bad_phone", "fi")
+    await say(router, state, "+358 40 765 4321")
+    assert state.feedback["contact"] == "+358407654321"
+    declined, summary = await say(router, state, "", {"fb": "no"})
+    assert declined.text == content.feedback.text("consent_declined", "fi")
+    assert "+358" not in str(state.to_dict())
+    await say(router, state, "", {"fb": "send"})
+    [record] = records.of_kind("feedback")
+    assert record.contact is None and record.contact_method is None
+
+
+async def test_change_one_answer_returns_to_the_summary(router, records):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": "other"})
+    await say(router, state, "", {"fb": "skip"})
+    await say(router, state, "Ensimmäinen versio.")
+    [summary] = await say(router, state, "", {"fb": "no"})
+    first_reference = state.feedback["reference"]
+    [menu] = await click(router, state, summary, fb="edit")
+    [text_q] = await click(router, state, menu, value="text")
+    [summary] = await say(router, state, "Toinen versio.")
+    assert "Toinen versio." in summary.text and state.feedback["step"] == "confirm"
+    assert state.feedback["reference"] != first_reference
+    await click(router, state, summary, fb="send")
+    [record] = records.of_kind("feedback")
+    assert record.description == "Toinen versio."
+
+
+async def test_database_down_keeps_the_feedback_and_retry_stores_it_once(router, records, content):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": "communication"})
+    await say(router, state, "", {"fb": "skip"})
+    await say(router, state, "Tiedotteet tulevat myöhässä.")
+    [summary] = await say(router, state, "", {"fb": "no"})
+    reference = state.feedback["reference"]
+
+    records.down = True
+    [failed] = await click(router, state, summary, fb="send")
+    assert failed.text == content.feedback.text("not_saved", "fi")
+    assert {"fb": "send"} in payloads(failed) and records.saved == {}
+    assert state.feedback["text"] == "Tiedotteet tulevat myöhässä." and state.feedback["failed"]
+
+    records.down = False
+    stored, _ = await click(router, state, failed, fb="send")
+    assert reference in stored.text
+    [stale] = await click(router, state, failed, fb="send")  # the old button again
+    assert stale.text == content.feedback.text("no_draft", "fi")
+    assert [r.reference for r in records.of_kind("feedback")] == [reference]
+    assert records.of_kind("unanswered") == []
+
+
+async def test_abandoned_draft_expires_but_a_refused_submission_does_not(
+    router, records, clock, content, nlu, config
+):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    clock.now += timedelta(minutes=config.feedback.dialog_timeout_minutes + 1)
+    nlu.add("kiitos", "thanks")
+    expired, *rest = await say(router, state, "kiitos")
+    assert expired.text == content.feedback.text(
+        "expired", "fi", minutes=config.feedback.dialog_timeout_minutes
+    )
+    assert rest[0].topic == "thanks" and state.feedback is None
+
+    await say(router, state, "haluan antaa palautetta")
+    for payload in ({"fb": "category", "value": "other"}, {"fb": "skip"}):
+        await say(router, state, "", payload)
+    await say(router, state, "Teksti.")
+    await say(router, state, "", {"fb": "no"})
+    records.down = True
+    await say(router, state, "", {"fb": "send"})
+    clock.now += timedelta(days=2)
+    records.down = False
+    [stored, _] = await say(router, state, "", {"fb": "send"})
+    assert len(records.of_kind("feedback")) == 1
+
+
+async def test_language_button_mid_dialog_asks_the_step_again_in_that_language(router, content):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    confirm, question = await say(router, state, "Svenska", {"lang": "sv"})
+    assert question.text == content.feedback.text("ask_category", "sv")
+    assert state.feedback["step"] == "category"
+
+
+async def test_rating_up_down_with_comment_and_a_changed_mind(router, nlu, records, content):
+    nlu.add("mikä on ruutiraha", "ruuti_budget")
+    state = ConversationData()
+    [answer] = await say(router, state, "mikä on ruutiraha")
+    [thanks] = await click(router, state, answer, rating="up")
+    assert thanks.text == content.feedback.text("rated_up", "fi")
+    [ask] = await click(router, state, answer, rating="down")  # changed mind: same answer
+    assert ask.text == content.feedback.text("ask_comment", "fi")
+    assert {"intent": "give_feedback"} in payloads(ask)
+    [saved] = await say(router, state, "Puuttui, mistä hakemus löytyy. Sp: testi@example.com")
+    assert saved.text == content.feedback.text("comment_saved", "fi")
+    [rating] = records.of_kind("rating")
+    assert rating.topic == "ruuti_budget" and rating.helpful is False
+    assert rating.comment == "Puuttui, mistä hakemus löytyy. Sp: [sähköposti]"
+    assert (rating.language, rating.channel) == ("fi", "directline")
+    # The next message is a question again, not a comment.
+    [again] = await say(router, state, "mikä on ruutiraha")
+    assert again.topic == "ruuti_budget"
+
+
+async def test_rating_comment_can_be_skipped(router, nlu, records, content):
+    nlu.add("mikä on ruutiraha", "ruuti_budget")
+    state = ConversationData()
+    [answer] = await say(router, state, "mikä on ruutiraha")
+    [ask] = await click(router, state, answer, rating="down")
+    [skipped] = await click(router, state, ask, rating_comment="skip")
+    assert skipped.text == content.feedback.text("comment_skipped", "fi")
+    [rating] = records.of_kind("rating")
+    assert rating.comment is None and state.rating_comment is None
+
+
+async def test_unanswered_questions_are_recorded_redacted_with_guesses(router, nlu, records):
+    nlu.add("paljonko päivähoito maksaa, soita 0401234567", "out_of_scope", 0.8)
+    nlu.add(
+        "vaikuttaminen jotenkin",
+        "student_council",
+        0.2,
+        ranking=[("student_council", 0.2), ("school_board", 0.1)],
+    )
+    nlu.add("mikä on ruutiraha", "ruuti_budget")
+    state = ConversationData()
+    await say(router, state, "paljonko päivähoito maksaa, soita 0401234567")
+    await say(router, state, "vaikuttaminen jotenkin")
+    await say(router, state, "mikä on ruutiraha")  # answered: not recorded
+    nlu.down = True
+    await say(router, state, "miten pääsen oppilaskuntaan")
+    found = {r.reason: r for r in records.of_kind("unanswered")}
+    assert set(found) == {"out_of_scope", "not_sure", "nlu_unavailable"}
+    assert found["out_of_scope"].text == "paljonko päivähoito maksaa, soita [puhelinnumero]"
+    assert found["not_sure"].guesses == [
+        {"intent": "student_council", "confidence": 0.2},
+        {"intent": "school_board", "confidence": 0.1},
+    ]
+    assert found["nlu_unavailable"].guesses == []
+
+
+async def test_refused_rating_waits_in_the_outbox_until_the_next_turn(router, nlu, records):
+    nlu.add("mikä on ruutiraha", "ruuti_budget")
+    state = ConversationData()
+    [answer] = await say(router, state, "mikä on ruutiraha")
+    records.down = True
+    await click(router, state, answer, rating="up")
+    assert len(state.outbox) == 1 and records.saved == {}
+    records.down = False
+    await say(router, state, "mikä on ruutiraha")
+    assert state.outbox == [] and len(records.of_kind("rating")) == 1
+
+
+async def test_a_draft_with_an_unknown_step_starts_over_instead_of_failing(router, content):
+    state = ConversationData(feedback={"step": "from_a_future_version", "text": "x"})
+    [question] = await say(router, state, "jotain")
+    assert question.text == content.feedback.text("ask_category", "fi")
+    assert state.feedback["step"] == "category"
