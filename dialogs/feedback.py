@@ -193,27 +193,28 @@ class FeedbackDialog:
         if action == "skip":
             draft.unit = None
             return [self._advance(draft, "text", language)]
-        if action or not text:
-            return self._again(draft, language)
-        if len(text) > self._settings.max_unit_chars:
-            key = "unit_too_long"
-            note = self._fb.text(key, language, max_chars=self._settings.max_unit_chars)
-            return [Reply(note, TOPIC, language), self._prompt(draft, language)]
-        cleaned = redact(text)
-        draft.unit = cleaned.text
-        draft.redacted = draft.redacted or cleaned.changed
-        return [self._advance(draft, "text", language)]
+        limit = self._settings.max_unit_chars
+        return self._take_text(
+            draft, action, text, "unit", limit, "unit_too_long", "text", language
+        )
 
     async def _on_text(self, draft, action, value, text, message, state, language, now):
+        limit = self._settings.max_text_chars
+        return self._take_text(
+            draft, action, text, "text", limit, "text_too_long", "wants_reply", language
+        )
+
+    def _take_text(self, draft, action, text, field, limit, too_long, next_step, language):
+        """A free-text answer: within the limit, redacted as it arrives, then the next step."""
         if action or not any(ch.isalnum() for ch in text):
             return self._again(draft, language)
-        if len(text) > self._settings.max_text_chars:
-            note = self._fb.text("text_too_long", language, max_chars=self._settings.max_text_chars)
+        if len(text) > limit:
+            note = self._fb.text(too_long, language, max_chars=limit)
             return [Reply(note, TOPIC, language), self._prompt(draft, language)]
         cleaned = redact(text)
-        draft.text = cleaned.text
+        setattr(draft, field, cleaned.text)
         draft.redacted = draft.redacted or cleaned.changed
-        return [self._advance(draft, "wants_reply", language)]
+        return [self._advance(draft, next_step, language)]
 
     async def _on_wants_reply(self, draft, action, value, text, message, state, language, now):
         if action == "yes":

@@ -38,32 +38,22 @@ def purge(engine: Engine, retention: RetentionConfig, now: datetime) -> dict[str
     def before(days: int) -> datetime:
         return now - timedelta(days=days)
 
+    simple = (
+        ("contact", FeedbackContact.consented_at, retention.contact_days),
+        ("rating", AnswerRatingRecord.created_at, retention.rating_days),
+        ("unanswered", UnansweredQuestionRecord.created_at, retention.unanswered_days),
+        ("bot_state", BotStateRecord.updated_at, retention.bot_state_days),
+    )
     with session_factory(engine).begin() as session:
-        return {
+        counts = {
             "feedback": _delete_feedback(
                 session, FeedbackRecord.requested_at < before(retention.feedback_days)
-            ),
-            "contact": session.execute(
-                delete(FeedbackContact).where(
-                    FeedbackContact.consented_at < before(retention.contact_days)
-                )
-            ).rowcount,
-            "rating": session.execute(
-                delete(AnswerRatingRecord).where(
-                    AnswerRatingRecord.created_at < before(retention.rating_days)
-                )
-            ).rowcount,
-            "unanswered": session.execute(
-                delete(UnansweredQuestionRecord).where(
-                    UnansweredQuestionRecord.created_at < before(retention.unanswered_days)
-                )
-            ).rowcount,
-            "bot_state": session.execute(
-                delete(BotStateRecord).where(
-                    BotStateRecord.updated_at < before(retention.bot_state_days)
-                )
-            ).rowcount,
+            )
         }
+        for kind, column, days in simple:
+            statement = delete(column.class_).where(column < before(days))
+            counts[kind] = session.execute(statement).rowcount
+        return counts
 
 
 def erase_feedback(engine: Engine, reference: str) -> bool:

@@ -65,6 +65,16 @@ def payloads(reply: Reply) -> list[dict]:
     return [b.payload for b in reply.buttons]
 
 
+async def to_summary(router, state, category: str, feedback: str) -> Reply:
+    """Start, pick the category, skip the unit, write the text, want no reply."""
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": category})
+    await say(router, state, "", {"fb": "skip"})
+    await say(router, state, feedback)
+    [summary] = await say(router, state, "", {"fb": "no"})
+    return summary
+
+
 async def click(router, state, reply: Reply, **wanted) -> list[Reply]:
     """Press the button of `reply` whose payload contains `wanted`."""
     for button in reply.buttons:
@@ -223,11 +233,7 @@ async def test_phone_contact_is_checked_and_declined_consent_drops_it(router, re
 
 async def test_change_one_answer_returns_to_the_summary(router, records):
     state = ConversationData()
-    await say(router, state, "haluan antaa palautetta")
-    await say(router, state, "", {"fb": "category", "value": "other"})
-    await say(router, state, "", {"fb": "skip"})
-    await say(router, state, "Ensimmäinen versio.")
-    [summary] = await say(router, state, "", {"fb": "no"})
+    summary = await to_summary(router, state, "other", "Ensimmäinen versio.")
     first_reference = state.feedback["reference"]
     [menu] = await click(router, state, summary, fb="edit")
     [text_q] = await click(router, state, menu, value="text")
@@ -241,11 +247,7 @@ async def test_change_one_answer_returns_to_the_summary(router, records):
 
 async def test_database_down_keeps_the_feedback_and_retry_stores_it_once(router, records, content):
     state = ConversationData()
-    await say(router, state, "haluan antaa palautetta")
-    await say(router, state, "", {"fb": "category", "value": "communication"})
-    await say(router, state, "", {"fb": "skip"})
-    await say(router, state, "Tiedotteet tulevat myöhässä.")
-    [summary] = await say(router, state, "", {"fb": "no"})
+    summary = await to_summary(router, state, "communication", "Tiedotteet tulevat myöhässä.")
     reference = state.feedback["reference"]
 
     records.down = True
@@ -276,11 +278,7 @@ async def test_abandoned_draft_expires_but_a_refused_submission_does_not(
     )
     assert rest[0].topic == "thanks" and state.feedback is None
 
-    await say(router, state, "haluan antaa palautetta")
-    for payload in ({"fb": "category", "value": "other"}, {"fb": "skip"}):
-        await say(router, state, "", payload)
-    await say(router, state, "Teksti.")
-    await say(router, state, "", {"fb": "no"})
+    await to_summary(router, state, "other", "Teksti.")
     records.down = True
     await say(router, state, "", {"fb": "send"})
     clock.now += timedelta(days=2)
