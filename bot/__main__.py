@@ -13,6 +13,7 @@ import sys
 from aiohttp import web
 
 from bot.app import create_app
+from bot.botframework.auth import auth_required
 from bot.config import DEFAULT_CONFIG_PATH, AppConfig, ConfigError, load_config
 from bot.storage.database import SchemaNotReady
 from content.store import ContentError
@@ -28,7 +29,16 @@ def serve(config: AppConfig) -> None:
     app = create_app(config)
     url = f"http://{config.server.host}:{config.server.port}/"
     print(f"Participation assistant ready: open {url}", flush=True)
-    print(f"Direct Line endpoint: {url}v3/directline  (Ctrl+C stops)", flush=True)
+    print(f"Direct Line endpoint: {url}v3/directline", flush=True)
+    if auth_required(config.bot_framework):
+        print(f"Teams (Bot Framework) endpoint: {url}api/messages", flush=True)
+    else:
+        print(
+            f"Teams (Bot Framework) endpoint: {url}api/messages - authentication OFF "
+            "(development setting; loopback only)",
+            flush=True,
+        )
+    print("Ctrl+C stops.", flush=True)
     web.run_app(app, host=config.server.host, port=config.server.port, access_log=None, print=None)
 
 

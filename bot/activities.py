@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from botbuilder.core import CardFactory
 from botbuilder.schema import (
     ActionTypes,
     Activity,
     ActivityTypes,
     CardAction,
+    HeroCard,
     SuggestedActions,
 )
 
@@ -68,37 +70,75 @@ def user_message_from_activity(
     conversation_id = activity.conversation.id if activity.conversation else None
     channel = activity.channel_id if isinstance(activity.channel_id, str) else "unknown"
     return UserMessage(
-        text=activity.text if isinstance(activity.text, str) else "",
+        text=text_without_mention(activity),
         payload=payload,
-        locale=activity.locale if isinstance(activity.locale, str) else None,
+        locale=activity_locale(activity),
         has_attachments=bool(activity.attachments),
         channel=channel[:32] or "unknown",
         conversation=pseudonymise(conversation_id) if pseudonymise else "",
     )
 
 
-def activity_from_reply(reply: Reply) -> Activity:
-    """A message activity with suggested actions, topic and locale."""
-    actions = None
-    if reply.buttons:
-        actions = SuggestedActions(
-            actions=[
-                CardAction(
-                    type=ActionTypes.message_back,
-                    title=button.label,
-                    text=button.label,
-                    display_text=button.label,
-                    value=dict(button.payload),
-                )
-                for button in reply.buttons
-            ]
+def text_without_mention(activity: Activity) -> str:
+    """The message text; in Teams without the bot's own @mention ("<at>Kasko</at> hi")."""
+    if not isinstance(activity.text, str):
+        return ""
+    if activity.channel_id == "msteams" and activity.recipient and activity.entities:
+        mentioned = [
+            entity.additional_properties.get("text") or ""
+            for entity in activity.entities
+            if entity.type == "mention"
+            and (entity.additional_properties.get("mentioned") or {}).get("id")
+            == activity.recipient.id
+        ]
+        text = activity.text
+        for mention in mentioned:
+            text = text.replace(mention, " ")
+        return text.strip()
+    return activity.text
+
+
+def activity_locale(activity: Activity) -> str | None:
+    """The user's locale: the activity's, else Teams' clientInfo entity's."""
+    if isinstance(activity.locale, str) and activity.locale:
+        return activity.locale
+    for entity in activity.entities or []:
+        if entity.type == "clientInfo":
+            locale = entity.additional_properties.get("locale")
+            if isinstance(locale, str) and locale:
+                return locale
+    return None
+
+
+def wants_cards(activity: Activity) -> bool:
+    """Teams shows no suggested actions in group chats and channels: buttons go on a card."""
+    conversation_type = getattr(activity.conversation, "conversation_type", None)
+    return activity.channel_id == "msteams" and conversation_type in ("groupChat", "channel")
+
+
+def activity_from_reply(reply: Reply, as_card: bool = False) -> Activity:
+    """A message activity with its buttons (suggested actions or a hero card), topic, locale."""
+    buttons = [
+        CardAction(
+            type=ActionTypes.message_back,
+            title=button.label,
+            text=button.label,
+            display_text=button.label,
+            value=dict(button.payload),
         )
+        for button in reply.buttons
+    ]
+    actions = SuggestedActions(actions=buttons) if buttons and not as_card else None
+    attachments = (
+        [CardFactory.hero_card(HeroCard(buttons=buttons))] if buttons and as_card else None
+    )
     activity = Activity(
         type=ActivityTypes.message,
         text=reply.text,
         text_format="plain",
         locale=reply.locale,
         suggested_actions=actions,
+        attachments=attachments,
         channel_data={"topic": reply.topic},
     )
     setattr(activity, _ANSWER_LOCALE, reply.locale)

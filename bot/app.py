@@ -12,8 +12,11 @@ from pathlib import Path
 
 from aiohttp import web
 from botbuilder.core import ConversationState, Storage, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
 
 from bot.assistant_bot import AssistantBot
+from bot.botframework.auth import auth_required, check_startup, create_authentication
+from bot.botframework.routes import BotFrameworkEndpoint, setup_botframework
 from bot.config import AppConfig
 from bot.directline.adapter import DirectLineAdapter
 from bot.directline.routes import DirectLineService, error_response, setup_directline
@@ -96,6 +99,7 @@ def create_app(
 ) -> web.Application:
     """The bot service. `nlu`, `storage` and `records` default to the real ones (Rasa, the
     database); unit tests hand in doubles."""
+    check_startup(config)
     content = load_content(config.content.path(), config.links)
     nlu_client = nlu or RasaNluClient(config.nlu.url, config.nlu.token, config.nlu.timeout_seconds)
     engine = None
@@ -119,6 +123,16 @@ def create_app(
         tokens=TokenIssuer(config.directline.token_secret, config.directline.token_ttl_seconds),
         max_activity_bytes=config.directline.max_activity_bytes,
     )
+    authentication = create_authentication(config.bot_framework)
+    cloud_adapter = CloudAdapter(authentication)
+    cloud_adapter.on_turn_error = on_turn_error
+    teams = BotFrameworkEndpoint(
+        adapter=cloud_adapter,
+        authentication=authentication,
+        bot=bot,
+        max_body_bytes=config.bot_framework.max_body_bytes,
+        auth_required=auth_required(config.bot_framework),
+    )
     app = web.Application(
         middlewares=[json_errors], client_max_size=config.directline.max_activity_bytes * 2
     )
@@ -126,6 +140,7 @@ def create_app(
     app[CONTENT_KEY] = content
     app[ROUTER_KEY] = router
     setup_directline(app, directline)
+    setup_botframework(app, teams)
     app.router.add_get("/", index)
     app.router.add_get("/livez", livez)
     app.router.add_static("/static/", STATIC_DIR)

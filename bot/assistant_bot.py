@@ -13,7 +13,13 @@ from botbuilder.core import ActivityHandler, ConversationState, TurnContext
 from botbuilder.schema import ChannelAccount
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.activities import activity_from_reply, address_replies, user_message_from_activity
+from bot.activities import (
+    activity_from_reply,
+    activity_locale,
+    address_replies,
+    user_message_from_activity,
+    wants_cards,
+)
 from dialogs.messages import Reply
 from dialogs.router import Router
 from dialogs.state import ConversationData
@@ -42,7 +48,8 @@ class AssistantBot(ActivityHandler):
     async def _send(self, turn_context: TurnContext, state: ConversationData, replies: list[Reply]):
         await self._data.set(turn_context, state.to_dict())
         if replies:
-            await turn_context.send_activities([activity_from_reply(r) for r in replies])
+            as_card = wants_cards(turn_context.activity)
+            await turn_context.send_activities([activity_from_reply(r, as_card) for r in replies])
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         state = await self._state(turn_context)
@@ -53,11 +60,16 @@ class AssistantBot(ActivityHandler):
     async def on_members_added_activity(
         self, members_added: list[ChannelAccount], turn_context: TurnContext
     ) -> None:
-        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
-        if not any(member.id != bot_id for member in members_added or []):
+        activity = turn_context.activity
+        bot_id = activity.recipient.id if activity.recipient else None
+        joined = {member.id for member in members_added or []}
+        # Teams: greet when the bot is added (personal chat, group chat or team). Direct
+        # Line and Web Chat: greet when a user joins.
+        greet = bot_id in joined if activity.channel_id == "msteams" else bool(joined - {bot_id})
+        if not greet:
             return
         state = await self._state(turn_context)
-        replies = self._router.welcome(state, turn_context.activity.locale)
+        replies = self._router.welcome(state, activity_locale(activity))
         await self._send(turn_context, state, replies)
 
     async def reset(self, turn_context: TurnContext) -> ConversationData:
@@ -83,7 +95,7 @@ class AssistantBot(ActivityHandler):
         When the state itself cannot be read or written (the database is down) the
         stored state is left alone: it still holds everything up to the last turn.
         """
-        locale = turn_context.activity.locale
+        locale = activity_locale(turn_context.activity)
         if isinstance(error, SQLAlchemyError):
             reply = self._router.storage_error_reply(locale)
         else:
@@ -93,4 +105,6 @@ class AssistantBot(ActivityHandler):
                 reply = self._router.storage_error_reply(locale)
             else:
                 reply = self._router.error_reply(state, locale)
-        await turn_context.send_activity(activity_from_reply(reply))
+        await turn_context.send_activity(
+            activity_from_reply(reply, wants_cards(turn_context.activity))
+        )

@@ -67,6 +67,26 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class BotFrameworkConfig:
+    """Microsoft Bot Framework (Teams) credentials; see bot/botframework/auth.py."""
+
+    app_id: str = ""
+    app_password: str = ""
+    app_type: str = "SingleTenant"
+    tenant_id: str = ""
+    certificate_thumbprint: str = ""
+    certificate_key_file: str = ""
+    allow_unauthenticated: bool = False
+    max_body_bytes: int = 262144
+    # Empty: the Azure public cloud. Set only for a sovereign cloud or the tests'
+    # loopback stand-ins for Entra ID and the Bot Framework's signing keys.
+    openid_metadata_url: str = ""
+    token_issuer: str = ""
+    login_url: str = ""
+    validate_authority: bool = True
+
+
+@dataclass(frozen=True)
 class FeedbackConfig:
     dialog_timeout_minutes: int = 30
     max_text_chars: int = 2000
@@ -108,6 +128,7 @@ class AppConfig:
     directline: DirectLineConfig = field(default_factory=DirectLineConfig)
     content: ContentConfig = field(default_factory=ContentConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    bot_framework: BotFrameworkConfig = field(default_factory=BotFrameworkConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
@@ -204,6 +225,17 @@ def _validate(config: AppConfig) -> None:
             raise ConfigError(f"config key 'links.{name}': must be an https URL")
     if not config.database.url.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
         raise ConfigError("config key 'database.url': a sqlite:/// or postgresql:// URL")
+    bot_framework = config.bot_framework
+    if bot_framework.app_type not in ("SingleTenant", "MultiTenant", "UserAssignedMSI"):
+        raise ConfigError(
+            "config key 'bot_framework.app_type': SingleTenant, MultiTenant or UserAssignedMSI"
+        )
+    if bot_framework.app_id and bot_framework.app_type != "MultiTenant":
+        if not bot_framework.tenant_id:
+            raise ConfigError(
+                "config key 'bot_framework.tenant_id': needed for a "
+                f"{bot_framework.app_type} bot (MICROSOFT_APP_TENANT_ID)"
+            )
     for section in ("feedback", "retention"):
         values = getattr(config, section)
         for key in values.__dataclass_fields__:
@@ -239,6 +271,7 @@ def load_config(
         "directline": DirectLineConfig,
         "content": ContentConfig,
         "database": DatabaseConfig,
+        "bot_framework": BotFrameworkConfig,
         "feedback": FeedbackConfig,
         "retention": RetentionConfig,
         "privacy": PrivacyConfig,

@@ -63,8 +63,14 @@ def _wait_http(url: str, process: subprocess.Popen, seconds: float) -> None:
     raise RuntimeError(f"{url} did not answer in {seconds} s")
 
 
-def start_bot(rasa_server, database_url: str, log_file: Path) -> tuple[subprocess.Popen, str]:
-    """Start `python -m bot` on a free port against Rasa and a migrated database."""
+def start_bot(
+    rasa_server, database_url: str, log_file: Path, **settings: str
+) -> tuple[subprocess.Popen, str]:
+    """Start `python -m bot` on a free port against Rasa and a migrated database.
+
+    `settings` are more environment variables; without a MICROSOFT_APP_ID among
+    them the bot runs with the development setting (Bot Framework auth off).
+    """
     port = service.free_port()
     env = dict(
         os.environ,
@@ -73,6 +79,8 @@ def start_bot(rasa_server, database_url: str, log_file: Path) -> tuple[subproces
         BOT_PORT=str(port),
         DATABASE_URL=database_url,
         DIRECTLINE_TOKEN_SECRET="integration-tests",
+        BOT_ALLOW_UNAUTHENTICATED="false" if "MICROSOFT_APP_ID" in settings else "true",
+        **settings,
     )
     with open(log_file, "ab") as log:
         process = subprocess.Popen(

@@ -26,6 +26,11 @@ def test_defaults_and_env_override():
         ({"language": {"default": "de"}}, "language.default"),
         ({"language": {"detector": "magic"}}, "language.detector"),
         ({"content": {"dir": "/no/such/folder"}}, "content.dir"),
+        ({"bot_framework": {"app_type": "Anything"}}, "bot_framework.app_type"),
+        ({"bot_framework": {"app_id": "a", "tenant_id": ""}}, "bot_framework.tenant_id"),
+        ({"bot_framework": {"allow_unauthenticated": "maybe"}}, "bot_framework.allow_unauth"),
+        ({"feedback": {"max_text_chars": 0}}, "feedback.max_text_chars"),
+        ({"retention": {"feedback_days": -1}}, "retention.feedback_days"),
     ],
 )
 def test_bad_values_name_the_key(overrides, key):
@@ -53,3 +58,27 @@ def test_main_exits_cleanly_on_bad_config(tmp_path, capsys):
     path.write_text("server:\n  port: nope\n", encoding="utf-8")
     assert main(["--config", str(path)]) == 2
     assert "server.port" in capsys.readouterr().err
+
+
+def test_authentication_is_never_silently_off():
+    """No app id: refuse to start, unless the development setting, and then loopback only."""
+    from bot.botframework.auth import check_startup
+
+    with pytest.raises(ConfigError, match="bot_framework.app_id"):
+        check_startup(load_config(DEFAULT_CONFIG_PATH, environ={}))
+    development = {"BOT_ALLOW_UNAUTHENTICATED": "true"}
+    check_startup(load_config(DEFAULT_CONFIG_PATH, environ=development))
+    public = {**development, "BOT_HOST": "0.0.0.0"}
+    with pytest.raises(ConfigError, match="loopback"):
+        check_startup(load_config(DEFAULT_CONFIG_PATH, environ=public))
+    production = {"BOT_HOST": "0.0.0.0", "MICROSOFT_APP_ID": "a", "MICROSOFT_APP_TENANT_ID": "t"}
+    check_startup(load_config(DEFAULT_CONFIG_PATH, environ=production))
+
+
+def test_the_service_says_why_it_will_not_start(tmp_path, capsys):
+    from bot.__main__ import main
+
+    config_file = tmp_path / "config.yml"
+    config_file.write_text("server:\n  port: 3999\n", encoding="utf-8")
+    assert main(["--config", str(config_file)]) == 2
+    assert "MICROSOFT_APP_ID" in capsys.readouterr().err

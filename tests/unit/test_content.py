@@ -115,7 +115,10 @@ def test_service_refuses_to_start_with_broken_content(tmp_path, config, capsys):
     shutil.copytree(config.content.path(), folder)
     (folder / "topics" / "youth_council.yml").unlink()
     config_file = tmp_path / "config.yml"
-    config_file.write_text(f"content:\n  dir: {folder}\n", encoding="utf-8")
+    config_file.write_text(
+        f"content:\n  dir: {folder}\nbot_framework:\n  allow_unauthenticated: true\n",
+        encoding="utf-8",
+    )
     assert main(["--config", str(config_file)]) == 2
     assert "topics/youth_council.yml: missing" in capsys.readouterr().err
 

@@ -141,7 +141,9 @@ async def test_valid_token_resumes_a_conversation_the_process_forgot(config):
     from bot.config import DEFAULT_CONFIG_PATH, load_config
 
     fixed = load_config(
-        DEFAULT_CONFIG_PATH, environ={}, overrides={"directline": {"token_secret": "s"}}
+        DEFAULT_CONFIG_PATH,
+        environ={"BOT_ALLOW_UNAUTHENTICATED": "true"},
+        overrides={"directline": {"token_secret": "s"}},
     )
     app = create_app(fixed, nlu=ScriptedNlu(), storage=MemoryStorage(), records=MemoryRecords())
     token = TokenIssuer("s", 600).issue("gone-conversation")

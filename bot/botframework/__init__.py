@@ -1,0 +1,1 @@
+"""Microsoft Bot Framework channels (Teams) through botbuilder's CloudAdapter at /api/messages."""
