@@ -6,13 +6,15 @@ hand in their own NLU client (a test double for unit tests only).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from datetime import timedelta
-from pathlib import Path
 
 from aiohttp import web
 from botbuilder.core import ConversationState, Storage, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.assistant_bot import AssistantBot
 from bot.botframework.auth import auth_required, check_startup, create_authentication
@@ -20,12 +22,13 @@ from bot.botframework.routes import BotFrameworkEndpoint, setup_botframework
 from bot.config import AppConfig
 from bot.directline.adapter import DirectLineAdapter
 from bot.directline.routes import DirectLineService, error_response, setup_directline
-from bot.directline.store import ConversationStore
+from bot.directline.store import ConversationLog, SqlConversationLog
 from bot.directline.tokens import TokenIssuer
 from bot.pseudonym import Pseudonymiser
 from bot.storage.database import create_database_engine
 from bot.storage.records import SqlRecordStore
 from bot.storage.state import SqlStorage
+from bot.widget import setup_widget
 from content.store import ContentStore, load_content
 from dialogs.feedback import FeedbackSettings
 from dialogs.language import LanguagePolicy
@@ -39,7 +42,7 @@ logger = logging.getLogger(__name__)
 CONFIG_KEY = web.AppKey("config", AppConfig)
 CONTENT_KEY = web.AppKey("content", ContentStore)
 ROUTER_KEY = web.AppKey("router", Router)
-STATIC_DIR = Path(__file__).parent / "static"
+STORAGE_RETRY_AFTER_SECONDS = 5
 
 
 def build_router(
@@ -74,17 +77,27 @@ def build_router(
 
 @web.middleware
 async def json_errors(request: web.Request, handler):
-    """Unknown paths and methods answer in the Direct Line error shape, never an HTML page."""
+    """Errors answer in the Direct Line error shape, never an HTML page or a stack trace.
+
+    The database unreachable is a 503 with Retry-After: the client keeps what the
+    user wrote and sends it again (nothing was stored, so nothing is doubled).
+    """
     try:
         return await handler(request)
     except web.HTTPException as error:
         if error.content_type == "application/json" or error.status < 400:
             raise
         return error_response(error.status, "BadArgument", error.reason)
-
-
-async def index(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC_DIR / "index.html")
+    except SQLAlchemyError as error:
+        logger.error("database unavailable: %s", type(error).__name__)
+        response = error_response(
+            503, "ServiceUnavailable", "Storage is unavailable; send the request again shortly"
+        )
+        response.headers["Retry-After"] = str(STORAGE_RETRY_AFTER_SECONDS)
+        return response
+    except Exception as error:  # noqa: BLE001 - the last line: log the kind, answer politely
+        logger.error("request failed: %s", type(error).__name__, exc_info=error)
+        return error_response(500, "InternalError", "Something went wrong; try again")
 
 
 async def livez(request: web.Request) -> web.Response:
@@ -96,14 +109,15 @@ def create_app(
     nlu: NluClient | None = None,
     storage: Storage | None = None,
     records: RecordSink | None = None,
+    conversations: ConversationLog | None = None,
 ) -> web.Application:
-    """The bot service. `nlu`, `storage` and `records` default to the real ones (Rasa, the
-    database); unit tests hand in doubles."""
+    """The bot service. `nlu`, `storage`, `records` and `conversations` default to the real
+    ones (Rasa, the database); unit tests hand in doubles."""
     check_startup(config)
     content = load_content(config.content.path(), config.links)
     nlu_client = nlu or RasaNluClient(config.nlu.url, config.nlu.token, config.nlu.timeout_seconds)
     engine = None
-    if storage is None or records is None:
+    if storage is None or records is None or conversations is None:
         engine = create_database_engine(config.database.url)
     router = build_router(config, content, nlu_client, records or SqlRecordStore(engine))
     conversation_state = ConversationState(storage or SqlStorage(engine))
@@ -114,14 +128,16 @@ def create_app(
         logger.error("turn failed: %s", type(error).__name__, exc_info=error)
         await bot.on_turn_error(turn_context, error)
 
+    conversation_log = conversations or SqlConversationLog(
+        engine, config.directline.conversation_ttl_seconds
+    )
     directline = DirectLineService(
         adapter=DirectLineAdapter(on_turn_error),
         bot=bot,
-        store=ConversationStore(
-            config.directline.max_conversations, config.directline.conversation_ttl_seconds
-        ),
+        store=conversation_log,
         tokens=TokenIssuer(config.directline.token_secret, config.directline.token_ttl_seconds),
         max_activity_bytes=config.directline.max_activity_bytes,
+        keepalive_seconds=config.directline.stream_keepalive_seconds,
     )
     authentication = create_authentication(config.bot_framework)
     cloud_adapter = CloudAdapter(authentication)
@@ -141,9 +157,8 @@ def create_app(
     app[ROUTER_KEY] = router
     setup_directline(app, directline)
     setup_botframework(app, teams)
-    app.router.add_get("/", index)
+    setup_widget(app)
     app.router.add_get("/livez", livez)
-    app.router.add_static("/static/", STATIC_DIR)
 
     async def close_nlu(_: web.Application) -> None:
         close = getattr(nlu_client, "close", None)
@@ -151,6 +166,16 @@ def create_app(
             await close()
 
     app.on_cleanup.append(close_nlu)
+
+    async def watch_streams(_: web.Application):
+        # Wakes this replica's WebSocket streams for replies written by other replicas.
+        watcher = asyncio.create_task(conversation_log.watch(config.directline.stream_poll_seconds))
+        yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+    app.cleanup_ctx.append(watch_streams)
     if engine is not None:
 
         async def close_database(_: web.Application) -> None:

@@ -59,6 +59,8 @@ class DirectLineConfig:
     max_activity_bytes: int = 65536
     max_conversations: int = 10000
     conversation_ttl_seconds: int = 86400
+    stream_poll_seconds: float = 0.5
+    stream_keepalive_seconds: float = 20.0
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 # Set-up shared by the run and test commands: the two virtual environments and
 # the trained NLU model. Each step runs only when its inputs changed, and says
 # what it is doing. Re-running it is cheap.
-#   .venv      the bot service, Python 3.11 (pyproject.toml)
-#   .venv-nlu  Rasa Open Source 3.6, Python 3.10 (nlu/requirements.txt)
+#   .venv                the bot service, Python 3.11 (pyproject.toml)
+#   .venv-nlu            Rasa Open Source 3.6, Python 3.10 (nlu/requirements.txt)
+#   widget/node_modules  the web widget's browser packages (widget/package-lock.json)
+#   chromium             Debian's browser, for the browser tests (test command only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,7 +57,7 @@ with_progress() {
   while kill -0 "$pid" 2>/dev/null; do
     sleep 5; seconds=$((seconds + 5))
     if [ $((seconds % 20)) -eq 0 ]; then
-      say "  ...still working ($seconds s, $(grep -c '^Collecting' "$log" 2>/dev/null || echo 0) packages resolved)"
+      say "  ...still working ($seconds s, $(grep -c '^Collecting' "$log" 2>/dev/null || true) packages resolved)"
     fi
   done
   if ! wait "$pid"; then
@@ -92,6 +94,39 @@ ensure_venv .venv 3.11 "the bot service" "$(stamp_of pyproject.toml)" -e '.[test
 ensure_venv .venv-nlu 3.10 "Rasa 3.6 (it supports Python 3.8-3.10 only)" \
   "$(stamp_of nlu/requirements.txt nlu/constraints.txt)" -r nlu/requirements.txt
 [ -x .venv-nlu/bin/rasa ] || { echo "error: .venv-nlu has no rasa; delete it and re-run" >&2; exit 1; }
+
+# The widget's packages (HDS styles, Web Chat for the interop page, axe-core for
+# the accessibility tests) come from the npm registry, exactly as locked.
+ensure_widget_packages() {
+  local stamp
+  stamp=$(stamp_of widget/package.json widget/package-lock.json)
+  if [ -f widget/node_modules/.installed ] && [ "$(cat widget/node_modules/.installed)" = "$stamp" ]; then
+    say "widget/node_modules is up to date."
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "error: npm (Node.js) is needed for the web widget's packages: apt-get install nodejs npm" >&2
+    exit 1
+  fi
+  say "Installing the widget's npm packages (widget/package-lock.json)..."
+  with_progress widget/npm.log npm ci --prefix widget --no-audit --no-fund --ignore-scripts
+  echo "$stamp" > widget/node_modules/.installed
+  say "widget/node_modules ready."
+}
+ensure_widget_packages
+
+# Browser tests drive Debian's Chromium (no browser downloads at run time).
+# Only the test command asks for it: SETUP_BROWSER=1.
+if [ "${SETUP_BROWSER:-0}" = "1" ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing Debian's chromium for the browser tests..."
+    with_progress /tmp/kasko-apt.log sh -c \
+      'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium'
+  else
+    say "note: chromium is not installed and cannot be installed here (needs root and apt-get);"
+    say "      the browser tests will be skipped and say so. Install it: apt-get install chromium"
+  fi
+fi
 
 .venv/bin/python -m nlu.service train 2>&1 | sed 's/^/[setup] /'
 exit "${PIPESTATUS[0]}"

@@ -1,57 +1,47 @@
 """A botbuilder adapter whose outbound channel is the Direct Line conversation log.
 
 Each turn runs the normal botbuilder pipeline (middleware, ActivityHandler);
-`send_activities` appends the bot's replies to the conversation so that
-`GET .../activities` returns them.
+`send_activities` collects the bot's replies in the turn, and `process` returns
+them so the caller appends them to the conversation's log in one write.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference, ResourceResponse
 
-from bot.directline.store import Conversation
-
-logger = logging.getLogger(__name__)
+_REPLIES = "directline.replies"
 
 
 class DirectLineAdapter(BotAdapter):
     def __init__(self, on_turn_error: Callable[[TurnContext, Exception], Awaitable] | None = None):
         super().__init__(on_turn_error)
-        self._current: dict[str, Conversation] = {}
 
     async def process(
-        self,
-        conversation: Conversation,
-        activity: Activity,
-        logic: Callable[[TurnContext], Awaitable],
-    ) -> None:
-        """Run one turn; replies land in `conversation`. Callers serialise turns."""
-        self._current[conversation.id] = conversation
-        try:
-            await self.run_pipeline(TurnContext(self, activity), logic)
-        finally:
-            self._current.pop(conversation.id, None)
+        self, activity: Activity, logic: Callable[[TurnContext], Awaitable]
+    ) -> list[dict[str, Any]]:
+        """Run one turn; return the replies (serialised activities) in the order sent."""
+        context = TurnContext(self, activity)
+        context.turn_state[_REPLIES] = []
+        await self.run_pipeline(context, logic)
+        return context.turn_state[_REPLIES]
 
     async def send_activities(
         self, context: TurnContext, activities: list[Activity]
     ) -> list[ResourceResponse]:
-        conversation = self._current.get(context.activity.conversation.id)
+        replies = context.turn_state.setdefault(_REPLIES, [])
         responses = []
         for activity in activities:
             if activity.type in ("delay", "invokeResponse", "trace"):
                 responses.append(ResourceResponse(id=""))
                 continue
             activity.timestamp = datetime.now(UTC)
-            if conversation is None:
-                logger.warning("reply for a conversation that is not in a turn; dropped")
-                responses.append(ResourceResponse(id=""))
-                continue
-            responses.append(ResourceResponse(id=conversation.append(activity.serialize())))
+            replies.append(activity.serialize())
+            responses.append(ResourceResponse(id=""))  # ids are given when the log is written
         return responses
 
     async def update_activity(self, context: TurnContext, activity: Activity):

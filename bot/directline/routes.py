@@ -1,26 +1,32 @@
-"""HTTP endpoints of the Direct Line 3.0 subset: conversations, tokens, activities.
+"""HTTP endpoints of the Direct Line 3.0 subset: conversations, tokens, activities, stream.
 
 Follows the Direct Line 3.0 REST reference closely (paths, JSON shapes, watermark
-strings, error object `{"error": {"code", "message"}}`) so Microsoft's Web Chat
-and directline-js can talk to it. Every bad request gets a 4xx with a reason:
-input is checked here, before it reaches botbuilder.
+strings, `streamUrl` WebSocket, error object `{"error": {"code", "message"}}`) so
+Microsoft's Web Chat and directline-js can talk to it. Every bad request gets a
+4xx with a reason: input is checked here, before it reaches botbuilder.
+
+The conversation log is in the database (store.py), so consecutive requests of
+one conversation, and its WebSocket, may each reach a different replica.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from botbuilder.core import Bot
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 from msrest.exceptions import DeserializationError
 
 from bot.directline.adapter import DirectLineAdapter
-from bot.directline.store import Conversation, ConversationStore
+from bot.directline.store import ConversationLog
 from bot.directline.tokens import TokenError, TokenExpired, TokenIssuer
 
 logger = logging.getLogger(__name__)
@@ -40,9 +46,18 @@ class DirectLineService:
 
     adapter: DirectLineAdapter
     bot: Bot
-    store: ConversationStore
+    store: ConversationLog
     tokens: TokenIssuer
     max_activity_bytes: int
+    keepalive_seconds: float = 20.0
+    _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    _sockets: set[web.WebSocketResponse] = field(default_factory=set)
+
+    async def close_streams(self, _app: web.Application | None = None) -> None:
+        """On shutdown: close every stream ("going away"), so clients reconnect elsewhere
+        at once and the process stops without waiting for them."""
+        for socket in list(self._sockets):
+            await socket.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
 
     # --- helpers -----------------------------------------------------------------
 
@@ -55,9 +70,11 @@ class DirectLineService:
             raise _error(401, "BadArgument", "Malformed bearer")
         return token.strip()
 
-    def _claims_for(self, request: web.Request, conversation_id: str | None = None):
+    def _claims_for(
+        self, request: web.Request, conversation_id: str | None = None, token: str | None = None
+    ):
         """Verify the bearer token; it must belong to `conversation_id` when one is given."""
-        token = self._bearer(request)
+        token = token or self._bearer(request)
         if token is None:
             raise _error(401, "BadArgument", "Missing Authorization bearer")
         try:
@@ -70,24 +87,41 @@ class DirectLineService:
             raise _error(403, "BadArgument", "Token not valid for this conversation")
         return claims
 
-    def _conversation(self, conversation_id: str) -> Conversation:
+    async def _conversation(self, conversation_id: str) -> str:
         """The conversation a verified token opens.
 
-        After a restart the activity log (process memory) is gone while the dialog
-        state (database) is not: the token proves the client's right to the id, so
-        the conversation resumes with a new, empty log.
+        If its log has expired (or was in a store that is gone) the dialog state
+        may still be there: the token proves the client's right to the id, so the
+        conversation resumes with a new, empty log.
         """
-        return self.store.get(conversation_id) or self.store.create(conversation_id)
+        await self.store.ensure(conversation_id)
+        return conversation_id
 
-    def _conversation_body(self, conversation: Conversation, status: int = 201) -> web.Response:
+    def _conversation_body(
+        self, request: web.Request, conversation_id: str, status: int = 201
+    ) -> web.Response:
+        token = self.tokens.issue(conversation_id)
         return web.json_response(
             {
-                "conversationId": conversation.id,
-                "token": self.tokens.issue(conversation.id),
+                "conversationId": conversation_id,
+                "token": token,
                 "expires_in": self.tokens.ttl_seconds,
+                "streamUrl": _stream_url(request, conversation_id, token),
             },
             status=status,
         )
+
+    @asynccontextmanager
+    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+        """One turn at a time per conversation in this process (the state's e-tags
+        guard the rare case of two replicas at once)."""
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        try:
+            async with lock:
+                yield
+        finally:
+            if not lock.locked() and self._locks.get(conversation_id) is lock:
+                del self._locks[conversation_id]
 
     async def _read_json_object(self, request: web.Request) -> dict[str, Any]:
         if request.content_length is not None and request.content_length > self.max_activity_bytes:
@@ -113,19 +147,13 @@ class DirectLineService:
 
     async def generate_token(self, request: web.Request) -> web.Response:
         """POST /v3/directline/tokens/generate: a new conversation id with its token."""
-        conversation = self.store.create()
-        return self._conversation_body(conversation, status=200)
+        conversation_id = await self.store.create()
+        return self._conversation_body(request, conversation_id, status=200)
 
     async def refresh_token(self, request: web.Request) -> web.Response:
         """POST /v3/directline/tokens/refresh: a fresh token for the same conversation."""
         claims = self._claims_for(request)
-        return web.json_response(
-            {
-                "conversationId": claims.conversation_id,
-                "token": self.tokens.issue(claims.conversation_id),
-                "expires_in": self.tokens.ttl_seconds,
-            }
-        )
+        return self._conversation_body(request, claims.conversation_id, status=200)
 
     async def start_conversation(self, request: web.Request) -> web.Response:
         """POST /v3/directline/conversations: start (or, with a token, resume) a conversation.
@@ -135,44 +163,83 @@ class DirectLineService:
         """
         token = self._bearer(request)
         if token is not None:
-            claims = self._claims_for(request)
-            existing = self.store.get(claims.conversation_id)
-            if existing is not None and existing.activities:
-                return self._conversation_body(existing, status=200)
-            conversation = existing or self.store.create(claims.conversation_id)
+            conversation_id = self._claims_for(request).conversation_id
+            if await self.store.length(conversation_id):
+                return self._conversation_body(request, conversation_id, status=200)
+            await self.store.ensure(conversation_id)
         else:
-            conversation = self.store.create()
+            conversation_id = await self.store.create()
         locale = request.query.get("locale")
-        await self._welcome(request, conversation, locale)
-        return self._conversation_body(conversation)
+        await self._welcome(request, conversation_id, locale)
+        return self._conversation_body(request, conversation_id)
 
     async def reconnect(self, request: web.Request) -> web.Response:
         """GET /v3/directline/conversations/{id}: resume with a new token."""
         conversation_id = request.match_info["conversation_id"]
         self._claims_for(request, conversation_id)
-        conversation = self._conversation(conversation_id)
-        return self._conversation_body(conversation, status=200)
+        await self._conversation(conversation_id)
+        return self._conversation_body(request, conversation_id, status=200)
 
     async def get_activities(self, request: web.Request) -> web.Response:
         """GET .../activities?watermark=N: everything after the watermark."""
         conversation_id = request.match_info["conversation_id"]
         self._claims_for(request, conversation_id)
-        conversation = self._conversation(conversation_id)
-        raw_watermark = request.query.get("watermark", "0") or "0"
-        try:
-            watermark = int(raw_watermark)
-            if watermark < 0:
-                raise ValueError
-        except ValueError:
-            return error_response(400, "BadArgument", "watermark must be a non-negative integer")
-        activities, next_watermark = conversation.since(watermark)
+        watermark = _watermark(request)
+        await self._conversation(conversation_id)
+        activities, next_watermark = await self.store.since(conversation_id, watermark)
         return web.json_response({"activities": activities, "watermark": str(next_watermark)})
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        """GET .../stream?t=<token>&watermark=N: activities pushed over a WebSocket.
+
+        Sends what is new as `{"activities": [...], "watermark": "N"}`, an empty
+        message as keep-alive, and catches up from the watermark on a reconnect,
+        to this or any other replica.
+        """
+        conversation_id = request.match_info["conversation_id"]
+        self._claims_for(request, conversation_id, token=request.query.get("t"))
+        watermark = _watermark(request)
+        await self._conversation(conversation_id)
+        socket = web.WebSocketResponse(heartbeat=self.keepalive_seconds)
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        changed = self.store.subscribe(conversation_id)
+        closed = asyncio.create_task(_until_closed(socket))
+        try:
+            while not socket.closed:
+                changed.clear()
+                activities, watermark = await self._push(socket, conversation_id, watermark)
+                woken = asyncio.create_task(changed.wait())
+                done, _ = await asyncio.wait(
+                    {woken, closed}, timeout=self.keepalive_seconds,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )  # fmt: skip
+                woken.cancel()
+                if closed in done:
+                    break
+                if not done and not socket.closed:
+                    await socket.send_str("")
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self._sockets.discard(socket)
+            self.store.unsubscribe(conversation_id)
+            closed.cancel()
+            await socket.close()
+        return socket
+
+    async def _push(
+        self, socket: web.WebSocketResponse, conversation_id: str, watermark: int
+    ) -> tuple[list[dict], int]:
+        activities, next_watermark = await self.store.since(conversation_id, watermark)
+        if activities and not socket.closed:
+            await socket.send_json({"activities": activities, "watermark": str(next_watermark)})
+        return activities, next_watermark
 
     async def post_activity(self, request: web.Request) -> web.Response:
         """POST .../activities: run the bot's turn; its replies are ready when this returns."""
         conversation_id = request.match_info["conversation_id"]
         self._claims_for(request, conversation_id)
-        conversation = self._conversation(conversation_id)
         body = await self._read_json_object(request)
         activity_type = body.get("type")
         if not isinstance(activity_type, str) or activity_type not in ACCEPTED_TYPES:
@@ -187,45 +254,50 @@ class DirectLineService:
             activity = Activity().deserialize(_inbound_fields(body))
         except (DeserializationError, TypeError, ValueError, AttributeError, RecursionError):
             return error_response(400, "BadArgument", "Activity has fields of the wrong type")
-        async with conversation.lock:
-            activity_id = await self._run_turn(request, conversation, activity, body)
+        await self._conversation(conversation_id)
+        async with self._turn(conversation_id):
+            activity_id = await self._run_turn(request, conversation_id, activity, body)
         return web.json_response({"id": activity_id})
 
     async def _run_turn(
-        self, request: web.Request, conversation: Conversation, activity: Activity, body: dict
+        self, request: web.Request, conversation_id: str, activity: Activity, body: dict
     ) -> str:
-        user = _user_account(body, conversation)
+        user = _user_account(body, conversation_id)
         activity.channel_id = CHANNEL_ID
-        activity.conversation = ConversationAccount(id=conversation.id)
+        activity.conversation = ConversationAccount(id=conversation_id)
         activity.from_property = user
         activity.recipient = BOT_ACCOUNT
         activity.service_url = _service_url(request)
         activity.timestamp = datetime.now(UTC)
-        activity_id = conversation.append(activity.serialize())
+        [activity_id] = await self.store.append(conversation_id, [activity.serialize()])
         activity.id = activity_id
         if activity.type in ("message", "conversationUpdate"):
-            await self.adapter.process(conversation, activity, self.bot.on_turn)
+            replies = await self.adapter.process(activity, self.bot.on_turn)
+            if replies:
+                await self.store.append(conversation_id, replies)
         return activity_id
 
     async def _welcome(
-        self, request: web.Request, conversation: Conversation, locale: str | None
+        self, request: web.Request, conversation_id: str, locale: str | None
     ) -> None:
         """Send the bot a conversationUpdate with the user joining, as Direct Line does."""
-        user = ChannelAccount(id=_default_user_id(conversation))
+        user = ChannelAccount(id=_default_user_id(conversation_id))
         activity = Activity(
             type="conversationUpdate",
             members_added=[user],
             channel_id=CHANNEL_ID,
-            conversation=ConversationAccount(id=conversation.id),
+            conversation=ConversationAccount(id=conversation_id),
             from_property=user,
             recipient=BOT_ACCOUNT,
             service_url=_service_url(request),
             timestamp=datetime.now(UTC),
             locale=locale,
-            id=f"{conversation.id}|join",
+            id=f"{conversation_id}|join",
         )
-        async with conversation.lock:
-            await self.adapter.process(conversation, activity, self.bot.on_turn)
+        async with self._turn(conversation_id):
+            replies = await self.adapter.process(activity, self.bot.on_turn)
+            if replies:
+                await self.store.append(conversation_id, replies)
 
 
 _ERRORS: dict[int, type[web.HTTPException]] = {
@@ -264,11 +336,11 @@ def _inbound_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {key: body[key] for key in _INBOUND_KEYS if key in body}
 
 
-def _default_user_id(conversation: Conversation) -> str:
-    return "dl_" + conversation.id[:12]
+def _default_user_id(conversation_id: str) -> str:
+    return "dl_" + conversation_id[:12]
 
 
-def _user_account(body: dict[str, Any], conversation: Conversation) -> ChannelAccount:
+def _user_account(body: dict[str, Any], conversation_id: str) -> ChannelAccount:
     sender = body.get("from")
     if (
         isinstance(sender, dict)
@@ -276,7 +348,26 @@ def _user_account(body: dict[str, Any], conversation: Conversation) -> ChannelAc
         and 0 < len(sender["id"]) <= 128
     ):
         return ChannelAccount(id=sender["id"])
-    return ChannelAccount(id=_default_user_id(conversation))
+    return ChannelAccount(id=_default_user_id(conversation_id))
+
+
+def _watermark(request: web.Request) -> int:
+    raw = request.query.get("watermark", "0") or "0"
+    if not raw.isdigit() or len(raw) > 12:
+        raise _error(400, "BadArgument", "watermark must be a non-negative integer")
+    return int(raw)
+
+
+async def _until_closed(socket: web.WebSocketResponse) -> None:
+    """Read (and ignore) what the client sends until the socket closes."""
+    async for _message in socket:
+        pass
+
+
+def _stream_url(request: web.Request, conversation_id: str, token: str) -> str:
+    scheme = "wss" if request.scheme == "https" else "ws"
+    path = f"/v3/directline/conversations/{conversation_id}/stream"
+    return f"{scheme}://{request.host}{path}?t={token}"
 
 
 def _service_url(request: web.Request) -> str:
@@ -296,3 +387,5 @@ def setup_directline(app: web.Application, service: DirectLineService) -> None:
     app.router.add_post(
         f"{prefix}/conversations/{{conversation_id}}/activities", service.post_activity
     )
+    app.router.add_get(f"{prefix}/conversations/{{conversation_id}}/stream", service.stream)
+    app.on_shutdown.append(service.close_streams)

@@ -1,68 +1,305 @@
-"""Direct Line conversations and their activity logs, kept in process memory for now.
+"""Direct Line conversations and their activity logs: in the database, shared by all replicas.
 
-The watermark is the index of the next activity in a conversation's log, as in
-Direct Line 3.0. Old conversations are dropped after a time-to-live and the
-number of conversations is capped, so memory stays bounded.
+The watermark is the number of activities a client has seen, as in Direct Line
+3.0; activity ids are `<conversation>|<seq>`. The log lives in the database
+(`SqlConversationLog`), so any bot process can answer any request of any
+conversation: no sticky sessions. `MemoryConversationLog` has the same
+behaviour in process memory, for unit tests.
+
+Streaming clients (WebSocket) wait on `changed(conversation_id)`: a process
+wakes its own sockets at once when it appends, and `watch()` notices what other
+processes appended, with one query per poll for all of this process's open
+streams.
+
+Transcripts contain what users wrote, so conversations idle longer than the
+time-to-live are treated as gone and deleted (`expire`, also run by
+`python -m bot.manage purge`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import secrets
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
-@dataclass
-class Conversation:
-    id: str
-    created: float
-    activities: list[dict[str, Any]] = field(default_factory=list)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    last_used: float = 0.0
+from bot.storage.database import require_tables, session_factory
+from bot.storage.models import DirectLineActivityRecord, DirectLineConversationRecord
 
-    def append(self, activity: dict[str, Any]) -> str:
-        """Add an activity with the next id (`<conversation>|<seq>`) and return the id."""
-        activity_id = f"{self.id}|{len(self.activities):07d}"
-        activity["id"] = activity_id
-        self.activities.append(activity)
-        self.last_used = time.time()
-        return activity_id
+logger = logging.getLogger(__name__)
 
-    def since(self, watermark: int) -> tuple[list[dict[str, Any]], int]:
-        """Activities after the watermark; a watermark past the end (the log was
-        restarted with the process) returns the whole new log, so nothing is missed."""
-        if watermark > len(self.activities):
-            watermark = 0
-        return self.activities[watermark:], len(self.activities)
+Activity = dict[str, Any]
+APPEND_ATTEMPTS = 5
 
 
-class ConversationStore:
+def new_conversation_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def activity_id(conversation_id: str, seq: int) -> str:
+    return f"{conversation_id}|{seq:07d}"
+
+
+class ConversationLog:
+    """What the Direct Line endpoints need; change notification is shared by both stores."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, asyncio.Event] = {}
+        self._watchers: dict[str, int] = {}
+
+    async def create(self, conversation_id: str | None = None) -> str:
+        raise NotImplementedError
+
+    async def length(self, conversation_id: str) -> int | None:
+        """How many activities the conversation has; None when it does not exist (or expired)."""
+        raise NotImplementedError
+
+    async def append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
+        """Append in order, giving each its id; returns the ids."""
+        raise NotImplementedError
+
+    async def since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
+        """Activities after the watermark and the new watermark.
+
+        A watermark past the end (a client of a conversation whose log was lost)
+        returns the whole log, so nothing is missed.
+        """
+        raise NotImplementedError
+
+    async def ensure(self, conversation_id: str) -> None:
+        """The conversation exists: a valid token proves the right to its id."""
+        if await self.length(conversation_id) is None:
+            await self.create(conversation_id)
+
+    # -- change notification for streams ---------------------------------------------------
+
+    def subscribe(self, conversation_id: str) -> asyncio.Event:
+        self._watchers[conversation_id] = self._watchers.get(conversation_id, 0) + 1
+        return self._events.setdefault(conversation_id, asyncio.Event())
+
+    def unsubscribe(self, conversation_id: str) -> None:
+        left = self._watchers.get(conversation_id, 1) - 1
+        if left <= 0:
+            self._watchers.pop(conversation_id, None)
+            self._events.pop(conversation_id, None)
+        else:
+            self._watchers[conversation_id] = left
+
+    def _notify(self, conversation_id: str) -> None:
+        event = self._events.get(conversation_id)
+        if event is not None:
+            event.set()
+
+    async def watch(self, poll_seconds: float) -> None:
+        """Wake local streams for what other processes appended (the memory store needs none)."""
+
+
+class MemoryConversationLog(ConversationLog):
+    """In process memory, bounded in count and time: for unit tests and a single process."""
+
     def __init__(self, max_conversations: int, ttl_seconds: int) -> None:
-        self._conversations: OrderedDict[str, Conversation] = OrderedDict()
+        super().__init__()
+        self._logs: OrderedDict[str, list[Activity]] = OrderedDict()
+        self._used: dict[str, float] = {}
         self._max = max_conversations
         self._ttl = ttl_seconds
 
-    def create(self, conversation_id: str | None = None) -> Conversation:
+    async def create(self, conversation_id: str | None = None) -> str:
         self._expire()
-        conversation_id = conversation_id or secrets.token_urlsafe(18)
-        now = time.time()
-        conversation = Conversation(conversation_id, created=now, last_used=now)
-        self._conversations[conversation_id] = conversation
-        while len(self._conversations) > self._max:
-            self._conversations.popitem(last=False)
-        return conversation
+        conversation_id = conversation_id or new_conversation_id()
+        self._logs[conversation_id] = []
+        self._used[conversation_id] = time.time()
+        while len(self._logs) > self._max:
+            old, _ = self._logs.popitem(last=False)
+            self._used.pop(old, None)
+        return conversation_id
 
-    def get(self, conversation_id: str) -> Conversation | None:
-        conversation = self._conversations.get(conversation_id)
-        if conversation is not None and time.time() - conversation.last_used > self._ttl:
-            del self._conversations[conversation_id]
-            return None
-        return conversation
+    async def length(self, conversation_id: str) -> int | None:
+        self._expire()
+        log = self._logs.get(conversation_id)
+        return None if log is None else len(log)
+
+    async def append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
+        log = self._logs.setdefault(conversation_id, [])
+        ids = []
+        for activity in activities:
+            activity["id"] = activity_id(conversation_id, len(log))
+            log.append(activity)
+            ids.append(activity["id"])
+        self._used[conversation_id] = time.time()
+        self._notify(conversation_id)
+        return ids
+
+    async def since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
+        log = self._logs.get(conversation_id, [])
+        if watermark > len(log):
+            watermark = 0
+        return list(log[watermark:]), len(log)
 
     def _expire(self) -> None:
         cutoff = time.time() - self._ttl
-        for key in [k for k, c in self._conversations.items() if c.last_used < cutoff]:
-            del self._conversations[key]
+        for key in [k for k, used in self._used.items() if used < cutoff]:
+            self._logs.pop(key, None)
+            self._used.pop(key, None)
+
+
+class SqlConversationLog(ConversationLog):
+    """In the database (SQLite or PostgreSQL): every replica sees every conversation."""
+
+    def __init__(self, engine: Engine, ttl_seconds: int) -> None:
+        super().__init__()
+        require_tables(
+            engine,
+            DirectLineConversationRecord.__tablename__,
+            DirectLineActivityRecord.__tablename__,
+        )
+        self._sessions = session_factory(engine)
+        self._ttl = timedelta(seconds=ttl_seconds)
+        self._seen: dict[str, int] = {}
+
+    async def create(self, conversation_id: str | None = None) -> str:
+        conversation_id = conversation_id or new_conversation_id()
+        await asyncio.to_thread(self._create, conversation_id)
+        return conversation_id
+
+    def _create(self, conversation_id: str) -> None:
+        now = datetime.now(UTC)
+        try:
+            with self._sessions.begin() as session:
+                session.add(
+                    DirectLineConversationRecord(
+                        id=conversation_id, created_at=now, last_used_at=now
+                    )
+                )
+        except IntegrityError:
+            pass  # created by another request or process a moment ago: the same result
+
+    async def length(self, conversation_id: str) -> int | None:
+        return await asyncio.to_thread(self._length, conversation_id)
+
+    def _length(self, conversation_id: str) -> int | None:
+        with self._sessions() as session:
+            used = session.scalar(
+                select(DirectLineConversationRecord.last_used_at).where(
+                    DirectLineConversationRecord.id == conversation_id
+                )
+            )
+            if used is None or _aware(used) < datetime.now(UTC) - self._ttl:
+                return None
+            return session.scalar(_count(conversation_id))
+
+    async def append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
+        ids = await asyncio.to_thread(self._append, conversation_id, activities)
+        self._notify(conversation_id)
+        return ids
+
+    def _append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
+        """One transaction; two processes appending at once: the loser retries with new seqs."""
+        for attempt in range(APPEND_ATTEMPTS):
+            now = datetime.now(UTC)
+            try:
+                with self._sessions.begin() as session:
+                    start = session.scalar(_count(conversation_id)) or 0
+                    ids = []
+                    for offset, activity in enumerate(activities):
+                        activity["id"] = activity_id(conversation_id, start + offset)
+                        ids.append(activity["id"])
+                        session.add(
+                            DirectLineActivityRecord(
+                                conversation_id=conversation_id,
+                                seq=start + offset,
+                                data=json.dumps(activity, ensure_ascii=False),
+                                created_at=now,
+                            )
+                        )
+                    session.execute(
+                        update(DirectLineConversationRecord)
+                        .where(DirectLineConversationRecord.id == conversation_id)
+                        .values(last_used_at=now)
+                    )
+                return ids
+            except IntegrityError:
+                if attempt == APPEND_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
+        return await asyncio.to_thread(self._since, conversation_id, watermark)
+
+    def _since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
+        with self._sessions() as session:
+            total = session.scalar(_count(conversation_id)) or 0
+            if watermark > total:
+                watermark = 0
+            rows = session.scalars(
+                select(DirectLineActivityRecord.data)
+                .where(
+                    DirectLineActivityRecord.conversation_id == conversation_id,
+                    DirectLineActivityRecord.seq >= watermark,
+                    DirectLineActivityRecord.seq < total,
+                )
+                .order_by(DirectLineActivityRecord.seq)
+            ).all()
+        return [json.loads(row) for row in rows], total
+
+    async def watch(self, poll_seconds: float) -> None:
+        while True:
+            await asyncio.sleep(poll_seconds)
+            watched = list(self._watchers)
+            if not watched:
+                continue
+            try:
+                counts = await asyncio.to_thread(self._counts, watched)
+            except Exception as error:  # noqa: BLE001 - keep watching through a database blip
+                logger.warning("stream watcher: %s", type(error).__name__)
+                continue
+            for conversation_id, count in counts.items():
+                if count != self._seen.get(conversation_id):
+                    self._seen[conversation_id] = count
+                    self._notify(conversation_id)
+            for gone in set(self._seen) - set(watched):
+                self._seen.pop(gone, None)
+
+    def _counts(self, conversation_ids: list[str]) -> dict[str, int]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(DirectLineActivityRecord.conversation_id, func.count())
+                .where(DirectLineActivityRecord.conversation_id.in_(conversation_ids))
+                .group_by(DirectLineActivityRecord.conversation_id)
+            ).all()
+        return {conversation_id: count for conversation_id, count in rows}
+
+
+def _count(conversation_id: str):
+    return select(func.count()).where(DirectLineActivityRecord.conversation_id == conversation_id)
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; they were stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def expire_conversations(engine: Engine, idle: timedelta, now: datetime) -> int:
+    """Delete transcripts of conversations idle longer than `idle`; returns how many."""
+    cutoff = now - idle
+    with session_factory(engine).begin() as session:
+        old = select(DirectLineConversationRecord.id).where(
+            DirectLineConversationRecord.last_used_at < cutoff
+        )
+        session.execute(
+            delete(DirectLineActivityRecord).where(
+                DirectLineActivityRecord.conversation_id.in_(old.scalar_subquery())
+            )
+        )
+        return session.execute(
+            delete(DirectLineConversationRecord).where(
+                DirectLineConversationRecord.last_used_at < cutoff
+            )
+        ).rowcount

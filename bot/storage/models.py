@@ -123,3 +123,34 @@ class UnansweredQuestionRecord(Base):
     conversation: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     handled: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+
+class DirectLineConversationRecord(Base):
+    """A Direct Line conversation; its transcript is deleted when idle past the time-to-live."""
+
+    __tablename__ = "dl_conversation"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class DirectLineActivityRecord(Base):
+    """One activity of a Direct Line conversation; `seq` is its place (the watermark)."""
+
+    __tablename__ = "dl_activity"
+
+    conversation_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    data: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class RateLimitRecord(Base):
+    """Requests counted in one fixed window for one key (client address or conversation)."""
+
+    __tablename__ = "rate_limit"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(Integer)

@@ -71,7 +71,7 @@ def start_bot(
     `settings` are more environment variables; without a MICROSOFT_APP_ID among
     them the bot runs with the development setting (Bot Framework auth off).
     """
-    port = service.free_port()
+    port = int(settings.pop("BOT_PORT", 0)) or service.free_port()
     env = dict(
         os.environ,
         RASA_URL=rasa_server.url,

@@ -248,8 +248,19 @@ async def test_database_outage_mid_dialog_loses_nothing(
             await chat.start()
             summary = await to_summary(chat)
             await proxy.cut()
-            [apology] = await chat.press(summary, fb="send")
-            assert apology["text"] == content.ui_text("storage_unavailable", "fi")
+            send = next(
+                a for a in summary["suggestedActions"]["actions"] if a["value"]["fb"] == "send"
+            )
+            activity = {"type": "message", "text": send["text"], "value": send["value"]}
+            async with session.post(
+                chat.activities_url, json=activity, headers=chat.headers
+            ) as response:
+                # The transcript and the state are in the database too: the client is told
+                # to send again, and keeps the message (the widget does).
+                assert response.status == 503 and response.headers["Retry-After"]
+                assert (await response.json())["error"]["code"] == "ServiceUnavailable"
+            async with session.get(f"{url}/livez") as response:
+                assert response.status == 200  # the process itself is fine
             await proxy.restore()
             stored, _ = await chat.press(summary, fb="send")
     finally:

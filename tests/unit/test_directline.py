@@ -16,6 +16,13 @@ from bot.app import create_app
 from bot.directline.tokens import TokenIssuer
 from tests.unit.doubles import MemoryRecords, ScriptedNlu
 
+
+def memory_log():
+    from bot.directline.store import MemoryConversationLog
+
+    return MemoryConversationLog(max_conversations=100, ttl_seconds=3600)
+
+
 BASE = "/v3/directline"
 
 
@@ -23,7 +30,13 @@ BASE = "/v3/directline"
 async def client(config):
     nlu = ScriptedNlu()
     nlu.add("how do I join the youth council?", "youth_council")
-    app = create_app(config, nlu=nlu, storage=MemoryStorage(), records=MemoryRecords())
+    app = create_app(
+        config,
+        nlu=nlu,
+        storage=MemoryStorage(),
+        records=MemoryRecords(),
+        conversations=memory_log(),
+    )
     async with TestClient(TestServer(app)) as test_client:
         test_client.nlu = nlu
         yield test_client
@@ -145,7 +158,13 @@ async def test_valid_token_resumes_a_conversation_the_process_forgot(config):
         environ={"BOT_ALLOW_UNAUTHENTICATED": "true"},
         overrides={"directline": {"token_secret": "s"}},
     )
-    app = create_app(fixed, nlu=ScriptedNlu(), storage=MemoryStorage(), records=MemoryRecords())
+    app = create_app(
+        fixed,
+        nlu=ScriptedNlu(),
+        storage=MemoryStorage(),
+        records=MemoryRecords(),
+        conversations=memory_log(),
+    )
     token = TokenIssuer("s", 600).issue("gone-conversation")
     headers = {"Authorization": f"Bearer {token}"}
     async with TestClient(TestServer(app)) as test_client:
@@ -244,7 +263,13 @@ class ExplodingNlu:
 
 
 async def test_turn_error_gets_the_fixed_polite_reply_and_a_reset(config, content):
-    app = create_app(config, nlu=ExplodingNlu(), storage=MemoryStorage(), records=MemoryRecords())
+    app = create_app(
+        config,
+        nlu=ExplodingNlu(),
+        storage=MemoryStorage(),
+        records=MemoryRecords(),
+        conversations=memory_log(),
+    )
     async with TestClient(TestServer(app)) as test_client:
         conversation_id, headers = await start(test_client)
         url = f"{BASE}/conversations/{conversation_id}/activities"
@@ -263,10 +288,57 @@ async def test_turn_error_gets_the_fixed_polite_reply_and_a_reset(config, conten
         assert activities[-1]["channelData"]["topic"] == "help"
 
 
-def test_conversation_store_is_bounded():
-    from bot.directline.store import ConversationStore
+async def test_memory_conversation_log_is_bounded():
+    from bot.directline.store import MemoryConversationLog
 
-    store = ConversationStore(max_conversations=3, ttl_seconds=3600)
-    ids = [store.create().id for _ in range(5)]
-    assert store.get(ids[0]) is None and store.get(ids[1]) is None
-    assert all(store.get(i) is not None for i in ids[2:])
+    store = MemoryConversationLog(max_conversations=3, ttl_seconds=3600)
+    ids = [await store.create() for _ in range(5)]
+    assert await store.length(ids[0]) is None and await store.length(ids[1]) is None
+    assert all([await store.length(i) == 0 for i in ids[2:]])
+
+
+async def _next_activities(socket) -> dict:
+    """The next non-empty stream message (empty ones are keep-alives)."""
+    while True:
+        message = await socket.receive(timeout=5)
+        if message.data:
+            return json.loads(message.data)
+
+
+async def test_stream_pushes_replies_and_resumes_from_the_watermark(client):
+    response = await client.post(f"{BASE}/conversations")
+    body = await response.json()
+    conversation_id, token = body["conversationId"], body["token"]
+    assert body["streamUrl"].startswith("ws://") and f"t={token}" in body["streamUrl"]
+    path = body["streamUrl"].split("//", 1)[1].split("/", 1)[1]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    socket = await client.ws_connect("/" + path)
+    welcome = await _next_activities(socket)
+    assert welcome["activities"][0]["channelData"]["topic"] == "greet"
+    seen = int(welcome["watermark"])
+    activity = {"type": "message", "text": "how do I join the youth council?"}
+    assert await post(client, conversation_id, headers, activity) == 200
+    pushed = await _next_activities(socket)
+    texts = [a.get("text") for a in pushed["activities"]]
+    assert "how do I join the youth council?" in texts  # the user's own message, then the reply
+    assert pushed["activities"][-1]["channelData"]["topic"] == "youth_council"
+    await socket.close()
+
+    # Reconnect from the old watermark: exactly what was missed.
+    again = await client.ws_connect(f"/{path}&watermark={seen}")
+    caught_up = await _next_activities(again)
+    assert [a["id"] for a in caught_up["activities"]] == [a["id"] for a in pushed["activities"]]
+    await again.close()
+
+
+@pytest.mark.parametrize("query", ["", "?t=forged.token", "?t=%s&watermark=-1"])
+async def test_stream_refuses_bad_tokens_and_watermarks(client, query):
+    conversation_id, headers = await start(client)
+    token = headers["Authorization"].split()[1]
+    url = f"{BASE}/conversations/{conversation_id}/stream" + (
+        query % token if "%s" in query else query
+    )
+    response = await client.get(url)
+    assert response.status in (400, 401, 403)
+    assert (await response.json())["error"]["code"]
