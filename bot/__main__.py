@@ -7,7 +7,7 @@ never a stack trace.
 from __future__ import annotations
 
 import argparse
-import logging
+import os
 import sys
 
 from aiohttp import web
@@ -15,10 +15,9 @@ from aiohttp import web
 from bot.app import create_app
 from bot.botframework.auth import auth_required
 from bot.config import DEFAULT_CONFIG_PATH, AppConfig, ConfigError, load_config
+from bot.observability import configure_logging
 from bot.storage.database import SchemaNotReady
 from content.store import ContentError
-
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def serve(config: AppConfig) -> None:
@@ -46,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Kasko participation assistant: bot service")
     parser.add_argument("--config", default=str(DEFAULT_CONFIG_PATH), help="path to config.yml")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging(os.environ.get("LOG_FORMAT", "text"))
     try:
         serve(load_config(args.config))
     except (ConfigError, ContentError, SchemaNotReady, OSError) as error:  # OSError: port taken

@@ -24,7 +24,10 @@ from bot.directline.adapter import DirectLineAdapter
 from bot.directline.routes import DirectLineService, error_response, setup_directline
 from bot.directline.store import ConversationLog, SqlConversationLog
 from bot.directline.tokens import TokenIssuer
+from bot.metrics import Metrics
+from bot.observability import livez, metrics_endpoint, readyz, request_context
 from bot.pseudonym import Pseudonymiser
+from bot.ratelimit import MemoryCounter, RateLimiter, SqlCounter
 from bot.storage.database import create_database_engine
 from bot.storage.records import SqlRecordStore
 from bot.storage.state import SqlStorage
@@ -36,6 +39,7 @@ from dialogs.records import RecordSink
 from dialogs.router import Router
 from nlu.client import NluClient, RasaNluClient
 from nlu.language import create_detector
+from nlu.resilience import CircuitBreaker, ParseCache
 
 logger = logging.getLogger(__name__)
 
@@ -100,8 +104,24 @@ async def json_errors(request: web.Request, handler):
         return error_response(500, "InternalError", "Something went wrong; try again")
 
 
-async def livez(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+def build_nlu(config: AppConfig, metrics: Metrics) -> tuple[NluClient, RasaNluClient]:
+    """Rasa behind a circuit breaker, behind a parse cache; returns (the stack, the client)."""
+    rasa = RasaNluClient(config.nlu.url, config.nlu.token, config.nlu.timeout_seconds)
+    breaker = CircuitBreaker(
+        rasa,
+        failure_threshold=config.nlu.breaker_failures,
+        reset_seconds=config.nlu.breaker_reset_seconds,
+        on_error=lambda reason: metrics.nlu_errors.labels(reason).inc(),
+    )
+    if config.nlu.cache_entries <= 0:
+        return breaker, rasa
+    cache = ParseCache(
+        breaker,
+        rasa.model_id,
+        max_entries=config.nlu.cache_entries,
+        on_lookup=lambda result: metrics.nlu_cache.labels(result).inc(),
+    )
+    return cache, rasa
 
 
 def create_app(
@@ -115,19 +135,36 @@ def create_app(
     ones (Rasa, the database); unit tests hand in doubles."""
     check_startup(config)
     content = load_content(config.content.path(), config.links)
-    nlu_client = nlu or RasaNluClient(config.nlu.url, config.nlu.token, config.nlu.timeout_seconds)
+    metrics = Metrics()
+    rasa = None
+    nlu_client = nlu
+    if nlu_client is None:
+        nlu_client, rasa = build_nlu(config, metrics)
     engine = None
     if storage is None or records is None or conversations is None:
         engine = create_database_engine(config.database.url)
-    router = build_router(config, content, nlu_client, records or SqlRecordStore(engine))
+    record_sink = records or SqlRecordStore(
+        engine, on_saved=lambda kind: metrics.records.labels(kind).inc()
+    )
+    router = build_router(config, content, nlu_client, record_sink)
     conversation_state = ConversationState(storage or SqlStorage(engine))
-    bot = AssistantBot(router, conversation_state, Pseudonymiser(config.privacy.pseudonym_secret))
+    bot = AssistantBot(
+        router, conversation_state, Pseudonymiser(config.privacy.pseudonym_secret), metrics
+    )
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         # Log the failure without message text; the user gets a fixed polite reply.
         logger.error("turn failed: %s", type(error).__name__, exc_info=error)
         await bot.on_turn_error(turn_context, error)
 
+    counter = (
+        SqlCounter(engine)
+        if config.rate_limits.store == "database" and engine is not None
+        else MemoryCounter()
+    )
+    limiter = RateLimiter(
+        counter, on_limited=lambda scope: metrics.rate_limited.labels(scope).inc()
+    )
     conversation_log = conversations or SqlConversationLog(
         engine, config.directline.conversation_ttl_seconds
     )
@@ -138,6 +175,8 @@ def create_app(
         tokens=TokenIssuer(config.directline.token_secret, config.directline.token_ttl_seconds),
         max_activity_bytes=config.directline.max_activity_bytes,
         keepalive_seconds=config.directline.stream_keepalive_seconds,
+        limiter=limiter,
+        limits=config.rate_limits,
     )
     authentication = create_authentication(config.bot_framework)
     cloud_adapter = CloudAdapter(authentication)
@@ -148,9 +187,12 @@ def create_app(
         bot=bot,
         max_body_bytes=config.bot_framework.max_body_bytes,
         auth_required=auth_required(config.bot_framework),
+        limiter=limiter,
+        per_conversation_per_minute=config.rate_limits.per_conversation_per_minute,
     )
     app = web.Application(
-        middlewares=[json_errors], client_max_size=config.directline.max_activity_bytes * 2
+        middlewares=[request_context(metrics), json_errors],
+        client_max_size=config.directline.max_activity_bytes * 2,
     )
     app[CONFIG_KEY] = config
     app[CONTENT_KEY] = content
@@ -159,11 +201,12 @@ def create_app(
     setup_botframework(app, teams)
     setup_widget(app)
     app.router.add_get("/livez", livez)
+    app.router.add_get("/readyz", readyz(rasa.ready if rasa else None, engine))
+    app.router.add_get("/metrics", metrics_endpoint(metrics))
 
     async def close_nlu(_: web.Application) -> None:
-        close = getattr(nlu_client, "close", None)
-        if close is not None:
-            await close()
+        if rasa is not None:
+            await rasa.close()
 
     app.on_cleanup.append(close_nlu)
 

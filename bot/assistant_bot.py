@@ -7,6 +7,7 @@ error handler resets it), so the next turn starts from a consistent state.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from botbuilder.core import ActivityHandler, ConversationState, TurnContext
@@ -20,6 +21,7 @@ from bot.activities import (
     user_message_from_activity,
     wants_cards,
 )
+from bot.metrics import Metrics
 from dialogs.messages import Reply
 from dialogs.router import Router
 from dialogs.state import ConversationData
@@ -31,16 +33,22 @@ class AssistantBot(ActivityHandler):
         router: Router,
         conversation_state: ConversationState,
         pseudonymise: Callable[[str | None], str] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._router = router
         self._conversation_state = conversation_state
         self._data = conversation_state.create_property("ConversationData")
         self._pseudonymise = pseudonymise
+        self._metrics = metrics or Metrics()
 
     async def on_turn(self, turn_context: TurnContext) -> None:
+        started = time.perf_counter()
+        channel = str(turn_context.activity.channel_id or "unknown")[:32]
         turn_context.on_send_activities(address_replies)
         await super().on_turn(turn_context)
         await self._conversation_state.save_changes(turn_context)
+        self._metrics.turns.labels(channel).inc()
+        self._metrics.turn_seconds.labels(channel).observe(time.perf_counter() - started)
 
     async def _state(self, turn_context: TurnContext) -> ConversationData:
         return ConversationData.from_dict(await self._data.get(turn_context, dict))
@@ -55,6 +63,9 @@ class AssistantBot(ActivityHandler):
         state = await self._state(turn_context)
         message = user_message_from_activity(turn_context.activity, self._pseudonymise)
         replies = await self._router.respond(message, state)
+        fallback = next((r for r in replies if r.topic == "out_of_scope"), None)
+        if fallback is not None:
+            self._metrics.fallbacks.labels(fallback.locale).inc()
         await self._send(turn_context, state, replies)
 
     async def on_members_added_activity(

@@ -41,6 +41,9 @@ class NluConfig:
     suggestion_min_confidence: float = 0.05
     max_suggestions: int = 3
     max_message_chars: int = 1000
+    breaker_failures: int = 3
+    breaker_reset_seconds: float = 5.0
+    cache_entries: int = 5000
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,17 @@ class BotFrameworkConfig:
 
 
 @dataclass(frozen=True)
+class RateLimitConfig:
+    """Requests per minute (0 turns one off); see bot/ratelimit.py."""
+
+    store: str = "database"
+    per_address_per_minute: int = 600
+    new_conversations_per_address_per_minute: int = 30
+    per_conversation_per_minute: int = 30
+    trust_forwarded_for: bool = False
+
+
+@dataclass(frozen=True)
 class FeedbackConfig:
     dialog_timeout_minutes: int = 30
     max_text_chars: int = 2000
@@ -131,6 +145,7 @@ class AppConfig:
     content: ContentConfig = field(default_factory=ContentConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     bot_framework: BotFrameworkConfig = field(default_factory=BotFrameworkConfig)
+    rate_limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
@@ -217,8 +232,8 @@ def _validate(config: AppConfig) -> None:
         raise ConfigError("config key 'nlu.max_message_chars': must be at least 10")
     if config.language.default not in SUPPORTED_LANGUAGES:
         raise ConfigError(f"config key 'language.default': one of {', '.join(SUPPORTED_LANGUAGES)}")
-    if config.language.detector not in ("lingua", "langdetect"):
-        raise ConfigError("config key 'language.detector': 'lingua' or 'langdetect'")
+    if config.language.detector not in ("lingua", "lingua_low", "langdetect"):
+        raise ConfigError("config key 'language.detector': 'lingua', 'lingua_low' or 'langdetect'")
     if config.directline.token_ttl_seconds < 60:
         raise ConfigError("config key 'directline.token_ttl_seconds': at least 60")
     for name, url in config.links.items():
@@ -238,6 +253,12 @@ def _validate(config: AppConfig) -> None:
                 "config key 'bot_framework.tenant_id': needed for a "
                 f"{bot_framework.app_type} bot (MICROSOFT_APP_TENANT_ID)"
             )
+    if config.rate_limits.store not in ("database", "memory"):
+        raise ConfigError("config key 'rate_limits.store': 'database' or 'memory'")
+    for key in RateLimitConfig.__dataclass_fields__:
+        value = getattr(config.rate_limits, key)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ConfigError(f"config key 'rate_limits.{key}': 0 (off) or more")
     for section in ("feedback", "retention"):
         values = getattr(config, section)
         for key in values.__dataclass_fields__:
@@ -274,6 +295,7 @@ def load_config(
         "content": ContentConfig,
         "database": DatabaseConfig,
         "bot_framework": BotFrameworkConfig,
+        "rate_limits": RateLimitConfig,
         "feedback": FeedbackConfig,
         "retention": RetentionConfig,
         "privacy": PrivacyConfig,

@@ -8,13 +8,13 @@ in this process. Stopping the bot (Ctrl+C) stops Rasa too.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from urllib.parse import urlparse
 
-from bot.__main__ import LOG_FORMAT, serve
+from bot.__main__ import serve
 from bot.config import DEFAULT_CONFIG_PATH, PROJECT_ROOT, ConfigError, load_config
+from bot.observability import configure_logging
 from bot.storage.database import SchemaNotReady
 from content.store import ContentError
 from nlu import service
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(DEFAULT_CONFIG_PATH))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    configure_logging(os.environ.get("LOG_FORMAT", "text"))
     try:
         base = load_config(args.config)
     except ConfigError as error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _FOLD = str.maketrans({"ä": "a", "ö": "o", "å": "a", "é": "e", "ü": "u"})
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*", re.UNICODE)
@@ -19,9 +20,14 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower().translate(_FOLD)
 
 
+@lru_cache(maxsize=1024)
+def _folded_words(text: str) -> tuple[str, ...]:
+    return tuple(fold(word) for word in original_words(text))
+
+
 def words(text: str) -> list[str]:
-    """The folded words of a text, punctuation dropped."""
-    return [fold(word) for word in original_words(text)]
+    """The folded words of a text, punctuation dropped (cached: a turn asks several times)."""
+    return list(_folded_words(text))
 
 
 def original_words(text: str) -> list[str]:
@@ -45,11 +51,14 @@ class Phrase:
     def spans(self, message_words: list[str]) -> list[range]:
         """Where the phrase occurs as consecutive words of the message (word indexes)."""
         size = len(self.parts)
-        return [
-            range(start, start + size)
-            for start in range(len(message_words) - size + 1)
-            if all(self._word_matches(message_words[start + i], i) for i in range(size))
-        ]
+        found = []
+        for start in range(len(message_words) - size + 1):
+            # The first word decides for almost every position: check it alone first.
+            if self._word_matches(message_words[start], 0) and all(
+                self._word_matches(message_words[start + i], i) for i in range(1, size)
+            ):
+                found.append(range(start, start + size))
+        return found
 
     def found_in(self, message_words: list[str]) -> bool:
         """True when the phrase occurs as consecutive words of the message."""

@@ -7,6 +7,7 @@ raises `NluUnavailable`, which the dialogs turn into a polite fallback.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -64,11 +65,17 @@ def parse_from_rasa(payload: object) -> Parse:
 class RasaNluClient:
     """Calls a Rasa server's `POST /model/parse` with a timeout and the server's auth token."""
 
-    def __init__(self, url: str, token: str, timeout_seconds: float) -> None:
-        self._url = url.rstrip("/") + "/model/parse"
+    def __init__(
+        self, url: str, token: str, timeout_seconds: float, model_check_seconds: float = 30.0
+    ) -> None:
+        self._base = url.rstrip("/")
+        self._url = self._base + "/model/parse"
         self._params = {"token": token} if token else {}
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._session: aiohttp.ClientSession | None = None
+        self._model_check = model_check_seconds
+        self._model: str | None = None
+        self._model_checked = float("-inf")
 
     async def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -90,6 +97,32 @@ class RasaNluClient:
             logger.warning("NLU unreachable: %s", type(error).__name__)
             raise NluUnavailable(type(error).__name__) from error
         return parse_from_rasa(payload)
+
+    async def model_id(self) -> str | None:
+        """The loaded model's id from `GET /status`, checked at most every `model_check_seconds`.
+
+        Between checks (and while Rasa is unreachable) the last known id is kept.
+        """
+        now = time.monotonic()
+        if now - self._model_checked >= self._model_check:
+            self._model_checked = now
+            self._model = await self._fetch_model_id() or self._model
+        return self._model
+
+    async def ready(self) -> bool:
+        """Rasa answers now and has a model loaded (for /readyz)."""
+        return await self._fetch_model_id() is not None
+
+    async def _fetch_model_id(self) -> str | None:
+        session = await self._client()
+        try:
+            async with session.get(self._base + "/status", params=self._params) as response:
+                if response.status != 200:
+                    return None
+                status = await response.json(content_type=None)
+                return str(status.get("model_id") or status.get("model_file") or "") or None
+        except (TimeoutError, aiohttp.ClientError, ValueError, AttributeError):
+            return None
 
     async def close(self) -> None:
         if self._session is not None:

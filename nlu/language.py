@@ -25,17 +25,20 @@ class LanguageDetector(Protocol):
 
 
 class LinguaDetector:
-    """lingua-language-detector with only Finnish, Swedish and English loaded."""
+    """lingua-language-detector with only Finnish, Swedish and English loaded.
 
-    def __init__(self) -> None:
+    `low_accuracy`: trigram models only: 15 MB instead of 121 MB and 30 times
+    faster, at 98.5% instead of 100% on our 336 labelled messages (docs/benchmark.md).
+    """
+
+    def __init__(self, low_accuracy: bool = False) -> None:
         from lingua import Language, LanguageDetectorBuilder
 
         self._codes = {Language.FINNISH: "fi", Language.SWEDISH: "sv", Language.ENGLISH: "en"}
-        self._detector = (
-            LanguageDetectorBuilder.from_languages(*self._codes)
-            .with_preloaded_language_models()
-            .build()
-        )
+        builder = LanguageDetectorBuilder.from_languages(*self._codes)
+        if low_accuracy:
+            builder = builder.with_low_accuracy_mode()
+        self._detector = builder.with_preloaded_language_models().build()
 
     def detect(self, text: str) -> Detection | None:
         values = self._detector.compute_language_confidence_values(text)
@@ -90,9 +93,11 @@ def _langdetect_profiles() -> str:
 
 
 def create_detector(name: str) -> LanguageDetector:
-    """The configured detector: 'lingua' or 'langdetect'."""
+    """The configured detector: 'lingua', 'lingua_low' or 'langdetect'."""
     if name == "lingua":
         return LinguaDetector()
+    if name == "lingua_low":
+        return LinguaDetector(low_accuracy=True)
     if name == "langdetect":
         return LangdetectDetector()
     raise ValueError(f"unknown language detector {name!r}")

@@ -143,8 +143,7 @@ def start_server(
         "127.0.0.1",
         "--port",
         str(port),
-        "--auth-token",
-        token,
+        f"--auth-token={token}",  # one argument: a token may start with "-"
     ]
     output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(

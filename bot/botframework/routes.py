@@ -20,7 +20,8 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
 from botframework.connector.auth import BotFrameworkAuthentication
 
-from bot.directline.routes import error_response
+from bot.directline.routes import encodable, error_response
+from bot.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +37,16 @@ class BotFrameworkEndpoint:
         bot: Bot,
         max_body_bytes: int,
         auth_required: bool,
+        limiter: RateLimiter | None = None,
+        per_conversation_per_minute: int = 0,
     ) -> None:
         self._adapter = adapter
         self._authentication = authentication
         self._bot = bot
         self._max_body = max_body_bytes
         self._auth_required = auth_required
+        self._limiter = limiter
+        self._per_conversation = per_conversation_per_minute
 
     async def messages(self, request: web.Request) -> web.StreamResponse:
         if request.content_type != "application/json":
@@ -82,10 +87,12 @@ def _parse_activity(body: bytes) -> tuple[Activity | None, str]:
     """The activity, or None and what is wrong with it (for a 400)."""
     try:
         raw = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None, "the body is not JSON"
     if not isinstance(raw, dict):
         return None, "the body must be a JSON object"
+    if not encodable(raw):
+        return None, "the body has text that is not valid Unicode"
     for key in ("type", "channelId", "serviceUrl"):
         if not isinstance(raw.get(key), str) or not raw[key]:
             return None, f"'{key}' must be a non-empty string"
@@ -100,7 +107,7 @@ def _parse_activity(body: bytes) -> tuple[Activity | None, str]:
             return None, f"'{key}' must be an object"
     try:
         return Activity().deserialize(raw), ""
-    except Exception:  # noqa: BLE001 - msrest raises several kinds for wrong field types
+    except (Exception, RecursionError):  # noqa: BLE001 - msrest raises many kinds
         return None, "the activity has fields of the wrong type"
 
 

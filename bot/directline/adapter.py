@@ -14,6 +14,8 @@ from typing import Any
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference, ResourceResponse
 
+from bot.serialize import to_json
+
 _REPLIES = "directline.replies"
 
 
@@ -40,7 +42,7 @@ class DirectLineAdapter(BotAdapter):
                 responses.append(ResourceResponse(id=""))
                 continue
             activity.timestamp = datetime.now(UTC)
-            replies.append(activity.serialize())
+            replies.append(to_json(activity))
             responses.append(ResourceResponse(id=""))  # ids are given when the log is written
         return responses
 

@@ -25,9 +25,12 @@ from botbuilder.core import Bot
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 from msrest.exceptions import DeserializationError
 
+from bot.config import RateLimitConfig
 from bot.directline.adapter import DirectLineAdapter
 from bot.directline.store import ConversationLog
 from bot.directline.tokens import TokenError, TokenExpired, TokenIssuer
+from bot.ratelimit import Limit, RateLimiter, client_address
+from bot.serialize import to_json
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ class DirectLineService:
     tokens: TokenIssuer
     max_activity_bytes: int
     keepalive_seconds: float = 20.0
+    limiter: RateLimiter | None = None
+    limits: RateLimitConfig = field(default_factory=RateLimitConfig)
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _sockets: set[web.WebSocketResponse] = field(default_factory=set)
 
@@ -86,6 +91,36 @@ class DirectLineService:
         if conversation_id is not None and claims.conversation_id != conversation_id:
             raise _error(403, "BadArgument", "Token not valid for this conversation")
         return claims
+
+    async def _limited(
+        self, request: web.Request, conversation_id: str | None = None, new: bool = False
+    ) -> None:
+        """Raise the 429 when this request is over a limit (bot/ratelimit.py)."""
+        if self.limiter is None:
+            return
+        address = client_address(request, self.limits.trust_forwarded_for)
+        limits = [Limit("client address", f"a:{address}", self.limits.per_address_per_minute)]
+        if new:
+            limits.append(
+                Limit(
+                    "new conversations",
+                    f"n:{address}",
+                    self.limits.new_conversations_per_address_per_minute,
+                )
+            )
+        if conversation_id:
+            limits.append(
+                Limit(
+                    "conversation", f"c:{conversation_id}", self.limits.per_conversation_per_minute
+                )
+            )
+        refused = await self.limiter.check(limits)
+        if refused is not None:
+            raise web.HTTPTooManyRequests(
+                text=refused.text, content_type="application/json", headers={
+                    "Retry-After": refused.headers["Retry-After"]
+                },
+            )  # fmt: skip
 
     async def _conversation(self, conversation_id: str) -> str:
         """The conversation a verified token opens.
@@ -141,12 +176,15 @@ class DirectLineService:
             raise _error(400, "BadArgument", "Body is not valid JSON") from error
         if not isinstance(body, dict):
             raise _error(400, "BadArgument", "Body must be a JSON object (an activity)")
+        if not encodable(body):
+            raise _error(400, "BadArgument", "Body has text that is not valid Unicode")
         return body
 
     # --- endpoints -----------------------------------------------------------------
 
     async def generate_token(self, request: web.Request) -> web.Response:
         """POST /v3/directline/tokens/generate: a new conversation id with its token."""
+        await self._limited(request, new=True)
         conversation_id = await self.store.create()
         return self._conversation_body(request, conversation_id, status=200)
 
@@ -162,6 +200,7 @@ class DirectLineService:
         secret. With a token from tokens/generate, that conversation is started.
         """
         token = self._bearer(request)
+        await self._limited(request, new=token is None)
         if token is not None:
             conversation_id = self._claims_for(request).conversation_id
             if await self.store.length(conversation_id):
@@ -198,6 +237,7 @@ class DirectLineService:
         """
         conversation_id = request.match_info["conversation_id"]
         self._claims_for(request, conversation_id, token=request.query.get("t"))
+        await self._limited(request)
         watermark = _watermark(request)
         await self._conversation(conversation_id)
         socket = web.WebSocketResponse(heartbeat=self.keepalive_seconds)
@@ -240,6 +280,7 @@ class DirectLineService:
         """POST .../activities: run the bot's turn; its replies are ready when this returns."""
         conversation_id = request.match_info["conversation_id"]
         self._claims_for(request, conversation_id)
+        await self._limited(request, conversation_id)
         body = await self._read_json_object(request)
         activity_type = body.get("type")
         if not isinstance(activity_type, str) or activity_type not in ACCEPTED_TYPES:
@@ -254,7 +295,8 @@ class DirectLineService:
             activity = Activity().deserialize(_inbound_fields(body))
         except (DeserializationError, TypeError, ValueError, AttributeError, RecursionError):
             return error_response(400, "BadArgument", "Activity has fields of the wrong type")
-        await self._conversation(conversation_id)
+        # No separate existence check: appending the user's activity creates the
+        # conversation's log if it is gone (the token proved the right to the id).
         async with self._turn(conversation_id):
             activity_id = await self._run_turn(request, conversation_id, activity, body)
         return web.json_response({"id": activity_id})
@@ -269,7 +311,7 @@ class DirectLineService:
         activity.recipient = BOT_ACCOUNT
         activity.service_url = _service_url(request)
         activity.timestamp = datetime.now(UTC)
-        [activity_id] = await self.store.append(conversation_id, [activity.serialize()])
+        [activity_id] = await self.store.append(conversation_id, [to_json(activity)])
         activity.id = activity_id
         if activity.type in ("message", "conversationUpdate"):
             replies = await self.adapter.process(activity, self.bot.on_turn)
@@ -349,6 +391,15 @@ def _user_account(body: dict[str, Any], conversation_id: str) -> ChannelAccount:
     ):
         return ChannelAccount(id=sender["id"])
     return ChannelAccount(id=_default_user_id(conversation_id))
+
+
+def encodable(value: Any) -> bool:
+    """False when the JSON held lone surrogates ("\\ud800"): valid JSON, not storable text."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError, ValueError):
+        return False
+    return True
 
 
 def _watermark(request: web.Request) -> int:

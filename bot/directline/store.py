@@ -27,7 +27,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.database import require_tables, session_factory
@@ -201,29 +201,40 @@ class SqlConversationLog(ConversationLog):
         return ids
 
     def _append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
-        """One transaction; two processes appending at once: the loser retries with new seqs."""
+        """One transaction of plain statements (no ORM unit of work: this is on every turn).
+
+        Creates the conversation row when it is missing (a token proved the right to
+        the id). Two processes appending at once: the loser retries with new seqs.
+        """
         for attempt in range(APPEND_ATTEMPTS):
             now = datetime.now(UTC)
             try:
                 with self._sessions.begin() as session:
-                    start = session.scalar(_count(conversation_id)) or 0
-                    ids = []
-                    for offset, activity in enumerate(activities):
-                        activity["id"] = activity_id(conversation_id, start + offset)
-                        ids.append(activity["id"])
-                        session.add(
-                            DirectLineActivityRecord(
-                                conversation_id=conversation_id,
-                                seq=start + offset,
-                                data=json.dumps(activity, ensure_ascii=False),
-                                created_at=now,
-                            )
-                        )
-                    session.execute(
+                    touched = session.execute(
                         update(DirectLineConversationRecord)
                         .where(DirectLineConversationRecord.id == conversation_id)
                         .values(last_used_at=now)
-                    )
+                    ).rowcount
+                    if not touched:
+                        session.execute(
+                            insert(DirectLineConversationRecord).values(
+                                id=conversation_id, created_at=now, last_used_at=now
+                            )
+                        )
+                    start = session.scalar(_count(conversation_id)) or 0
+                    ids, rows = [], []
+                    for offset, activity in enumerate(activities):
+                        activity["id"] = activity_id(conversation_id, start + offset)
+                        ids.append(activity["id"])
+                        rows.append(
+                            {
+                                "conversation_id": conversation_id,
+                                "seq": start + offset,
+                                "data": json.dumps(activity, ensure_ascii=False),
+                                "created_at": now,
+                            }
+                        )
+                    session.execute(insert(DirectLineActivityRecord), rows)
                 return ids
             except IntegrityError:
                 if attempt == APPEND_ATTEMPTS - 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import Engine, select
@@ -44,7 +45,7 @@ def _when(iso: str) -> datetime:
 
 
 class SqlRecordStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, on_saved: Callable[[str], None] | None = None) -> None:
         require_tables(
             engine,
             FeedbackRecord.__tablename__,
@@ -52,6 +53,7 @@ class SqlRecordStore:
             UnansweredQuestionRecord.__tablename__,
         )
         self._sessions = session_factory(engine)
+        self._on_saved = on_saved or (lambda kind: None)
 
     async def save(self, record: Record) -> None:
         try:
@@ -62,6 +64,7 @@ class SqlRecordStore:
         except SQLAlchemyError as error:
             logger.warning("%s not saved: %s", record.kind, type(error).__name__)
             raise RecordNotSaved(record.kind) from error
+        self._on_saved(record.kind)
 
     def _save(self, record: Record) -> None:
         with self._sessions.begin() as session:

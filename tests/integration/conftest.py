@@ -80,6 +80,10 @@ def start_bot(
         DATABASE_URL=database_url,
         DIRECTLINE_TOKEN_SECRET="integration-tests",
         BOT_ALLOW_UNAUTHENTICATED="false" if "MICROSOFT_APP_ID" in settings else "true",
+        # Every test client shares 127.0.0.1 and the evaluation opens hundreds of
+        # conversations: per-address limits off unless a test sets them.
+        RATE_LIMIT_PER_ADDRESS="0",
+        RATE_LIMIT_NEW_CONVERSATIONS="0",
         **settings,
     )
     with open(log_file, "ab") as log:

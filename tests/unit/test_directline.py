@@ -342,3 +342,37 @@ async def test_stream_refuses_bad_tokens_and_watermarks(client, query):
     response = await client.get(url)
     assert response.status in (400, 401, 403)
     assert (await response.json())["error"]["code"]
+
+
+async def test_rate_limits_answer_429_with_retry_after():
+    from bot.config import DEFAULT_CONFIG_PATH, load_config
+
+    limited = load_config(
+        DEFAULT_CONFIG_PATH,
+        environ={"BOT_ALLOW_UNAUTHENTICATED": "true"},
+        overrides={
+            "rate_limits": {
+                "store": "memory",
+                "per_conversation_per_minute": 2,
+                "new_conversations_per_address_per_minute": 3,
+            }
+        },
+    )
+    app = create_app(
+        limited, nlu=ScriptedNlu(), storage=MemoryStorage(), records=MemoryRecords(),
+        conversations=memory_log(),
+    )  # fmt: skip
+    async with TestClient(TestServer(app)) as client:
+        conversation_id, headers = await start(client)
+        activity = {"type": "message", "text": "hei"}
+        statuses = [await post(client, conversation_id, headers, activity) for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        response = await client.post(
+            f"{BASE}/conversations/{conversation_id}/activities", json=activity, headers=headers
+        )
+        assert int(response.headers["Retry-After"]) >= 1
+        assert (await response.json())["error"]["code"] == "TooManyRequests"
+        created = [(await client.post(f"{BASE}/conversations")).status for _ in range(3)]
+        assert created == [201, 201, 429]  # the first start() counted too
+        metrics = await (await client.get("/metrics")).text()
+        assert 'kasko_rate_limited_total{scope="conversation"} 2.0' in metrics

@@ -1,0 +1,422 @@
+"""`python -m bench`: the assistant's performance, each figure beside its baseline from the same run.
+
+Starts Rasa (the trained model) and the bot (its own process, a fresh SQLite
+database) on loopback, then measures, with the same messages for the bot and
+for the bare baseline:
+
+- turn latency p50/p95/p99 over Direct Line and over /api/messages (replies to a
+  stand-in connector), beside bare Rasa `POST /model/parse` latency;
+- throughput with 20 concurrent conversations, beside bare Rasa with 20
+  concurrent callers, with the error count;
+- a repeated question (served from the parse cache) beside bare parse;
+- bot memory (RSS) at rest and after the load, cold start to the first answer,
+  and NLU training time.
+
+The machines are noisy, so nothing is compared with figures from another run:
+each ratio's two sides are measured minutes apart on the same machine. The
+messages are the held-out questions (tests/data), each sent once per phase, so
+the bot's parse cache cannot flatter the uncached figures.
+
+    .venv/bin/python -m bench [--skip-training] [--json results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from bot.storage.database import create_database_engine
+from bot.storage.migrate import upgrade
+from nlu import service
+from nlu.client import RasaNluClient
+from nlu.evaluate import load_questions
+from nlu.resilience import CircuitBreaker, ParseCache
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "tests" / "data"
+CONCURRENCY = 20
+TARGETS = {
+    "turn p50 / parse p50": 1.3,
+    "turn p95 / parse p95": 1.5,
+    "throughput / bare": 0.8,
+    "cached repeat / parse p50": 0.3,
+    "bot RSS MB": 150,
+}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+@dataclass
+class Latencies:
+    seconds: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def p(self, q: float) -> float:
+        return percentile(self.seconds, q) * 1000
+
+    def row(self) -> str:
+        return f"p50 {self.p(50):7.1f}  p95 {self.p(95):7.1f}  p99 {self.p(99):7.1f} ms"
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def messages() -> list[str]:
+    seen, texts = set(), []
+    for path in sorted(DATA.glob("heldout*.yml")):
+        for question in load_questions(path):
+            key = question.text.strip().casefold()
+            if key not in seen:
+                seen.add(key)
+                texts.append(question.text)
+    random.Random(20261129).shuffle(texts)
+    return texts
+
+
+class Bench:
+    def __init__(self, session: aiohttp.ClientSession, rasa: service.RasaServer, bot: str) -> None:
+        self.session = session
+        self.rasa = rasa
+        self.bot = bot
+
+    async def parse(self, text: str) -> float:
+        started = time.perf_counter()
+        async with self.session.post(
+            f"{self.rasa.url}/model/parse", params={"token": self.rasa.token}, json={"text": text}
+        ) as response:
+            await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"parse HTTP {response.status}")
+        return time.perf_counter() - started
+
+    async def conversation(self) -> tuple[str, dict]:
+        async with self.session.post(f"{self.bot}/v3/directline/conversations") as response:
+            body = await response.json()
+        return body["conversationId"], {"Authorization": f"Bearer {body['token']}"}
+
+    async def turn(self, conversation: tuple[str, dict], text: str) -> float:
+        conversation_id, headers = conversation
+        started = time.perf_counter()
+        async with self.session.post(
+            f"{self.bot}/v3/directline/conversations/{conversation_id}/activities",
+            json={"type": "message", "text": text},
+            headers=headers,
+        ) as response:
+            await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"turn HTTP {response.status}")
+        return time.perf_counter() - started
+
+    async def teams_turn(self, service_url: str, conversation_id: str, text: str) -> float:
+        activity = {
+            "type": "message",
+            "id": str(time.monotonic_ns()),
+            "text": text,
+            "channelId": "msteams",
+            "serviceUrl": service_url,
+            "conversation": {"id": conversation_id, "conversationType": "personal"},
+            "from": {"id": "29:bench-user"},
+            "recipient": {"id": "28:bench-bot"},
+        }
+        started = time.perf_counter()
+        async with self.session.post(f"{self.bot}/api/messages", json=activity) as response:
+            await response.read()
+            if response.status != 201:
+                raise RuntimeError(f"/api/messages HTTP {response.status}")
+        return time.perf_counter() - started
+
+
+async def sequential(measure, texts: list[str]) -> Latencies:
+    result = Latencies()
+    for text in texts:
+        try:
+            result.seconds.append(await measure(text))
+        except (RuntimeError, aiohttp.ClientError):
+            result.errors += 1
+    return result
+
+
+async def concurrent(worker_count: int, work) -> tuple[float, int, int]:
+    """Run `work(worker)` in parallel; returns (seconds, done, errors)."""
+    started = time.perf_counter()
+    results = await asyncio.gather(*(work(i) for i in range(worker_count)))
+    seconds = time.perf_counter() - started
+    return seconds, sum(done for done, _ in results), sum(errors for _, errors in results)
+
+
+async def connector_stand_in() -> tuple[web.AppRunner, str]:
+    """Receives the bot's /api/messages replies, as the Bot Framework connector would."""
+
+    async def reply(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"id": "1"})
+
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", reply)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # noqa: SLF001
+    return runner, f"http://127.0.0.1:{port}/"
+
+
+def start_bot(
+    rasa: service.RasaServer, database_url: str, log: Path
+) -> tuple[subprocess.Popen, str]:
+    port = service.free_port()
+    env = dict(
+        os.environ,
+        RASA_URL=rasa.url,
+        RASA_TOKEN=rasa.token,
+        BOT_PORT=str(port),
+        DATABASE_URL=database_url,
+        BOT_ALLOW_UNAUTHENTICATED="true",
+        RATE_LIMIT_PER_ADDRESS="0",
+        RATE_LIMIT_NEW_CONVERSATIONS="0",
+        RATE_LIMIT_PER_CONVERSATION="0",
+    )
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=output, stderr=output
+        )
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def first_answer(session: aiohttp.ClientSession, url: str, process: subprocess.Popen) -> None:
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError("the bot exited; see its log")
+        try:
+            async with session.post(f"{url}/v3/directline/conversations") as response:
+                if response.status == 201:
+                    body = await response.json()
+                    break
+        except aiohttp.ClientError:
+            await asyncio.sleep(0.05)
+    headers = {"Authorization": f"Bearer {body['token']}"}
+    async with session.post(
+        f"{url}/v3/directline/conversations/{body['conversationId']}/activities",
+        json={"type": "message", "text": "mikä on ruutiraha?"},
+        headers=headers,
+    ) as response:
+        await response.read()
+
+
+def training_seconds() -> float:
+    """A cold `rasa train nlu`: an empty training cache, so nothing is reused."""
+    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as cache:
+        env = {**service.rasa_environment(), "RASA_CACHE_DIRECTORY": cache}
+        started = time.perf_counter()
+        subprocess.run(
+            [str(service.rasa_executable()), "train", "nlu", "--config", "nlu/config.yml",
+             "--nlu", "nlu/data", "--domain", "nlu/domain.yml", "--out", out, "--fixed-model-name",
+             "bench"],  # fmt: skip
+            cwd=ROOT, env=env, check=True, capture_output=True,
+        )  # fmt: skip
+        return time.perf_counter() - started
+
+
+async def run(args: argparse.Namespace) -> dict:
+    texts = messages()
+    latency_texts, teams_texts = texts[:150], texts[150:300]
+    load_texts = texts[300:] or texts
+    workdir = Path(tempfile.mkdtemp(prefix="kasko-bench-"))
+    model = service.ensure_model(log=lambda *_: None)
+    rasa_started = time.perf_counter()
+    rasa = service.start_server(model, service.free_port(), log_file=workdir / "rasa.log")
+    service.wait_ready(rasa, timeout_seconds=300, log=lambda *_: None)
+    rasa_cold = time.perf_counter() - rasa_started
+    database_url = f"sqlite:///{workdir / 'bench.db'}"
+    engine = create_database_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    results: dict = {"messages": len(texts)}
+    connector, service_url = await connector_stand_in()
+    bot_started = time.perf_counter()
+    process, bot = start_bot(rasa, database_url, workdir / "bot.log")
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
+            await first_answer(session, bot, process)
+            results["bot cold start to first answer s"] = time.perf_counter() - bot_started
+            results["rasa cold start to ready s"] = rasa_cold
+            results["bot RSS at rest MB"] = rss_mb(process.pid)
+            bench = Bench(session, rasa, bot)
+            for text in texts[:10]:  # warm both sides up
+                await bench.parse(text)
+
+            conversation = await bench.conversation()
+            dl = await sequential(lambda t: bench.turn(conversation, t), latency_texts)
+            bare_dl = await sequential(bench.parse, latency_texts)
+            teams = await sequential(
+                lambda t: bench.teams_turn(service_url, "bench-teams", t), teams_texts
+            )
+            bare_teams = await sequential(bench.parse, teams_texts)
+
+            repeated = "miten pääsen oppilaskuntaan?"
+            await bench.turn(conversation, repeated)  # now it is cached
+            cached = await sequential(lambda t: bench.turn(conversation, t), [repeated] * 100)
+            bare_repeated = await sequential(bench.parse, [repeated] * 100)
+            # The NLU step alone: the bot's own client stack (cache over breaker over
+            # Rasa), built here against the same Rasa, a hit beside a bare parse.
+            rasa_client = RasaNluClient(rasa.url, rasa.token, 5.0)
+            cache = ParseCache(CircuitBreaker(rasa_client), rasa_client.model_id)
+            await cache.parse(repeated)
+
+            async def cached_parse(text: str) -> float:
+                started = time.perf_counter()
+                await cache.parse(text)
+                return time.perf_counter() - started
+
+            cache_hit = await sequential(cached_parse, [repeated] * 100)
+            await rasa_client.close()
+
+            shares = [load_texts[i::CONCURRENCY] for i in range(CONCURRENCY)]
+
+            async def bot_worker(i: int) -> tuple[int, int]:
+                own = await bench.conversation()
+                done = errors = 0
+                for text in shares[i]:
+                    try:
+                        await bench.turn(own, text)
+                        done += 1
+                    except (RuntimeError, aiohttp.ClientError):
+                        errors += 1
+                return done, errors
+
+            async def bare_worker(i: int) -> tuple[int, int]:
+                done = errors = 0
+                for text in shares[i]:
+                    try:
+                        await bench.parse(text)
+                        done += 1
+                    except (RuntimeError, aiohttp.ClientError):
+                        errors += 1
+                return done, errors
+
+            bot_seconds, bot_done, bot_errors = await concurrent(CONCURRENCY, bot_worker)
+            bare_seconds, bare_done, bare_errors = await concurrent(CONCURRENCY, bare_worker)
+            results["bot RSS after load MB"] = rss_mb(process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        rasa.stop()
+        await connector.cleanup()
+
+    results.update(
+        {
+            "direct line turn": dl,
+            "bare parse (same messages)": bare_dl,
+            "/api/messages turn": teams,
+            "bare parse (teams messages)": bare_teams,
+            "cached repeat turn": cached,
+            "bare parse (repeated)": bare_repeated,
+            "parse cache hit (NLU step)": cache_hit,
+            "throughput bot turns/s": bot_done / bot_seconds,
+            "throughput bare parses/s": bare_done / bare_seconds,
+            "throughput errors": bot_errors + bare_errors,
+        }
+    )
+    if not args.skip_training:
+        results["NLU training s"] = training_seconds()
+    return results
+
+
+def report(results: dict, args: argparse.Namespace) -> dict:
+    dl, bare = results["direct line turn"], results["bare parse (same messages)"]
+    teams, bare_teams = results["/api/messages turn"], results["bare parse (teams messages)"]
+    cached, bare_repeated = results["cached repeat turn"], results["bare parse (repeated)"]
+    ratios = {
+        "turn p50 / parse p50": dl.p(50) / bare.p(50),
+        "turn p95 / parse p95": dl.p(95) / bare.p(95),
+        "api/messages p50 / parse p50": teams.p(50) / bare_teams.p(50),
+        "api/messages p95 / parse p95": teams.p(95) / bare_teams.p(95),
+        "throughput / bare": results["throughput bot turns/s"]
+        / results["throughput bare parses/s"],
+        "cached repeat / parse p50": results["parse cache hit (NLU step)"].p(50)
+        / bare_repeated.p(50),
+        "cached repeat turn / parse p50": cached.p(50) / bare_repeated.p(50),
+        "bot RSS MB": results["bot RSS after load MB"],
+    }
+    print(f"\nKasko participation assistant benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
+          f"{os.cpu_count()} CPUs, {platform.python_version()}, {results['messages']} messages")  # fmt: skip
+    print("-" * 78)
+    print(f"{'Direct Line turn':34} {dl.row()}   errors {dl.errors}")
+    print(f"{'  bare Rasa parse, same messages':34} {bare.row()}")
+    print(f"{'/api/messages turn':34} {teams.row()}   errors {teams.errors}")
+    print(f"{'  bare Rasa parse, same messages':34} {bare_teams.row()}")
+    print(
+        f"{'repeated question: NLU step (cache)':34} {results['parse cache hit (NLU step)'].row()}"
+    )
+    print(f"{'repeated question: whole turn':34} {cached.row()}")
+    print(f"{'  bare Rasa parse, same question':34} {bare_repeated.row()}")
+    print(f"{'throughput, 20 conversations':34} {results['throughput bot turns/s']:7.1f} turns/s"
+          f"   errors {results['throughput errors']}")  # fmt: skip
+    print(
+        f"{'  bare Rasa, 20 concurrent callers':34} {results['throughput bare parses/s']:7.1f} parses/s"
+    )
+    print(f"{'bot RSS at rest / after load':34} {results['bot RSS at rest MB']:7.1f} / "
+          f"{results['bot RSS after load MB']:.1f} MB")  # fmt: skip
+    print(
+        f"{'cold start, bot to first answer':34} {results['bot cold start to first answer s']:7.2f} s"
+    )
+    print(f"{'cold start, Rasa to model loaded':34} {results['rasa cold start to ready s']:7.2f} s")
+    if "NLU training s" in results:
+        print(f"{'NLU training (rasa train nlu)':34} {results['NLU training s']:7.1f} s")
+    print("-" * 78)
+    for name, value in ratios.items():
+        target = TARGETS.get(name)
+        if target is None:
+            verdict = ""
+        elif name in ("throughput / bare",):
+            verdict = f"target >= {target}: {'met' if value >= target else 'NOT met'}"
+        else:
+            verdict = f"target <= {target}: {'met' if value <= target else 'NOT met'}"
+        print(f"{name:34} {value:7.2f}   {verdict}")
+    if args.json:
+        flat = {
+            key: (
+                {"p50_ms": v.p(50), "p95_ms": v.p(95), "p99_ms": v.p(99), "errors": v.errors}
+                if isinstance(v, Latencies)
+                else v
+            )
+            for key, v in results.items()
+        }
+        Path(args.json).write_text(json.dumps({**flat, "ratios": ratios}, indent=2))
+    return ratios
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Benchmark of the participation assistant.")
+    parser.add_argument("--skip-training", action="store_true", help="skip the NLU training time")
+    parser.add_argument("--json", help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(args))
+    report(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

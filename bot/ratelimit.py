@@ -1,0 +1,147 @@
+"""Rate limits on the public endpoints: fixed one-minute windows per client address and
+per conversation, answered with 429 and Retry-After.
+
+Counters live in the database by default (`rate_limits.store: database`), so all
+replicas share them; `memory` keeps them per process. A school's pupils share
+one public address, so the per-address limits are generous and the
+per-conversation limit is the tight one. Limits never block a database outage:
+if counting fails, the request goes through (availability first) and the
+failure is logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy import Engine, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.storage.database import require_tables, session_factory
+from bot.storage.models import RateLimitRecord
+
+logger = logging.getLogger(__name__)
+
+WINDOW_SECONDS = 60
+PRUNE_EVERY = 500
+
+
+@dataclass(frozen=True)
+class Limit:
+    scope: str  # what is limited, for the error message and the metric
+    key: str
+    per_minute: int
+
+
+class MemoryCounter:
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int], int] = {}
+
+    async def increment(self, keys: list[str], window: int) -> list[int]:
+        counts = []
+        for key in keys:
+            self._counts[(key, window)] = self._counts.get((key, window), 0) + 1
+            counts.append(self._counts[(key, window)])
+        return counts
+
+    async def prune(self, before_window: int) -> None:
+        for stale in [k for k in self._counts if k[1] < before_window]:
+            del self._counts[stale]
+
+
+class SqlCounter:
+    """One transaction per request: an upsert per key, returning the new count."""
+
+    def __init__(self, engine: Engine) -> None:
+        require_tables(engine, RateLimitRecord.__tablename__)
+        self._sessions = session_factory(engine)
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    async def increment(self, keys: list[str], window: int) -> list[int]:
+        return await asyncio.to_thread(self._increment, keys, window)
+
+    def _increment(self, keys: list[str], window: int) -> list[int]:
+        counts = []
+        with self._sessions.begin() as session:
+            for key in keys:
+                statement = (
+                    self._insert(RateLimitRecord)
+                    .values(key=key, window_start=window, count=1)
+                    .on_conflict_do_update(
+                        index_elements=["key", "window_start"],
+                        set_={"count": RateLimitRecord.count + 1},
+                    )
+                    .returning(RateLimitRecord.count)
+                )
+                counts.append(session.execute(statement).scalar_one())
+        return counts
+
+    async def prune(self, before_window: int) -> None:
+        await asyncio.to_thread(self._prune, before_window)
+
+    def _prune(self, before_window: int) -> None:
+        with self._sessions.begin() as session:
+            session.execute(
+                delete(RateLimitRecord).where(RateLimitRecord.window_start < before_window)
+            )
+
+
+class RateLimiter:
+    def __init__(
+        self,
+        counter: MemoryCounter | SqlCounter,
+        on_limited: Callable[[str], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._counter = counter
+        self._on_limited = on_limited or (lambda scope: None)
+        self._clock = clock
+        self._checks = 0
+
+    async def check(self, limits: list[Limit]) -> web.Response | None:
+        """None when the request may go on; else the 429 response to send."""
+        limits = [limit for limit in limits if limit.per_minute > 0]
+        if not limits:
+            return None
+        now = self._clock()
+        window = int(now // WINDOW_SECONDS)
+        try:
+            counts = await self._counter.increment([limit.key for limit in limits], window)
+            self._checks += 1
+            if self._checks % PRUNE_EVERY == 0:
+                await self._counter.prune(window - 1)
+        except SQLAlchemyError as error:
+            logger.warning("rate limit not counted: %s", type(error).__name__)
+            return None
+        for limit, count in zip(limits, counts, strict=True):
+            if count > limit.per_minute:
+                self._on_limited(limit.scope)
+                retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
+                response = web.json_response(
+                    {
+                        "error": {
+                            "code": "TooManyRequests",
+                            "message": f"Too many requests ({limit.scope}); try again in "
+                            f"{retry_after} s",
+                        }
+                    },
+                    status=429,
+                )
+                response.headers["Retry-After"] = str(retry_after)
+                return response
+        return None
+
+
+def client_address(request: web.Request, trust_forwarded_for: bool) -> str:
+    """The caller's address; behind the city's proxy, the address that proxy saw."""
+    if trust_forwarded_for:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+        if hops:
+            return hops[-1][:64]
+    return (request.remote or "unknown")[:64]
