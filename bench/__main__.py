@@ -1,4 +1,4 @@
-"""`python -m bench`: the assistant's performance, each figure beside its baseline from the same run.
+"""`python -m bench`: the assistant's performance, each figure beside a baseline from the same run.
 
 Starts Rasa (the trained model) and the bot (its own process, a fresh SQLite
 database) on loopback, then measures, with the same messages for the bot and
@@ -28,7 +28,6 @@ import json
 import os
 import platform
 import random
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -231,11 +230,26 @@ def training_seconds() -> float:
         env = {**service.rasa_environment(), "RASA_CACHE_DIRECTORY": cache}
         started = time.perf_counter()
         subprocess.run(
-            [str(service.rasa_executable()), "train", "nlu", "--config", "nlu/config.yml",
-             "--nlu", "nlu/data", "--domain", "nlu/domain.yml", "--out", out, "--fixed-model-name",
-             "bench"],  # fmt: skip
-            cwd=ROOT, env=env, check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                str(service.rasa_executable()),
+                "train",
+                "nlu",
+                "--config",
+                "nlu/config.yml",
+                "--nlu",
+                "nlu/data",
+                "--domain",
+                "nlu/domain.yml",
+                "--out",
+                out,
+                "--fixed-model-name",
+                "bench",
+            ],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         return time.perf_counter() - started
 
 
@@ -360,8 +374,10 @@ def report(results: dict, args: argparse.Namespace) -> dict:
         "cached repeat turn / parse p50": cached.p(50) / bare_repeated.p(50),
         "bot RSS MB": results["bot RSS after load MB"],
     }
-    print(f"\nKasko participation assistant benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
-          f"{os.cpu_count()} CPUs, {platform.python_version()}, {results['messages']} messages")  # fmt: skip
+    print(
+        f"\nKasko participation assistant benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{os.cpu_count()} CPUs, {platform.python_version()}, {results['messages']} messages"
+    )
     print("-" * 78)
     print(f"{'Direct Line turn':34} {dl.row()}   errors {dl.errors}")
     print(f"{'  bare Rasa parse, same messages':34} {bare.row()}")
@@ -372,15 +388,21 @@ def report(results: dict, args: argparse.Namespace) -> dict:
     )
     print(f"{'repeated question: whole turn':34} {cached.row()}")
     print(f"{'  bare Rasa parse, same question':34} {bare_repeated.row()}")
-    print(f"{'throughput, 20 conversations':34} {results['throughput bot turns/s']:7.1f} turns/s"
-          f"   errors {results['throughput errors']}")  # fmt: skip
     print(
-        f"{'  bare Rasa, 20 concurrent callers':34} {results['throughput bare parses/s']:7.1f} parses/s"
+        f"{'throughput, 20 conversations':34} {results['throughput bot turns/s']:7.1f} turns/s"
+        f"   errors {results['throughput errors']}"
     )
-    print(f"{'bot RSS at rest / after load':34} {results['bot RSS at rest MB']:7.1f} / "
-          f"{results['bot RSS after load MB']:.1f} MB")  # fmt: skip
     print(
-        f"{'cold start, bot to first answer':34} {results['bot cold start to first answer s']:7.2f} s"
+        f"{'  bare Rasa, 20 concurrent callers':34} "
+        f"{results['throughput bare parses/s']:7.1f} parses/s"
+    )
+    print(
+        f"{'bot RSS at rest / after load':34} {results['bot RSS at rest MB']:7.1f} / "
+        f"{results['bot RSS after load MB']:.1f} MB"
+    )
+    print(
+        f"{'cold start, bot to first answer':34} "
+        f"{results['bot cold start to first answer s']:7.2f} s"
     )
     print(f"{'cold start, Rasa to model loaded':34} {results['rasa cold start to ready s']:7.2f} s")
     if "NLU training s" in results:

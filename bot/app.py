@@ -28,6 +28,7 @@ from bot.metrics import Metrics
 from bot.observability import livez, metrics_endpoint, readyz, request_context
 from bot.pseudonym import Pseudonymiser
 from bot.ratelimit import MemoryCounter, RateLimiter, SqlCounter
+from bot.staff.web import setup_staff
 from bot.storage.database import create_database_engine
 from bot.storage.records import SqlRecordStore
 from bot.storage.state import SqlStorage
@@ -200,6 +201,8 @@ def create_app(
     setup_directline(app, directline)
     setup_botframework(app, teams)
     setup_widget(app)
+    if engine is not None:
+        setup_staff(app, config, engine, limiter)
     app.router.add_get("/livez", livez)
     app.router.add_get("/readyz", readyz(rasa.ready if rasa else None, engine))
     app.router.add_get("/metrics", metrics_endpoint(metrics))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from botbuilder.core import ActivityHandler, ConversationState, TurnContext
+from botbuilder.core import ActivityHandler, ConversationState, InvokeResponse, TurnContext
 from botbuilder.schema import ChannelAccount
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -82,6 +82,14 @@ class AssistantBot(ActivityHandler):
         state = await self._state(turn_context)
         replies = self._router.welcome(state, activity_locale(activity))
         await self._send(turn_context, state, replies)
+
+    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
+        """The assistant handles no invoke (card actions come as messages with a value).
+
+        botbuilder would answer 501; a request the bot does not support is the
+        caller's to change, so it gets a 400 that says so.
+        """
+        return InvokeResponse(status=400, body={"error": "this bot handles no invoke activities"})
 
     async def reset(self, turn_context: TurnContext) -> ConversationData:
         """Forget a conversation's dialog state after an error.

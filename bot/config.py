@@ -99,6 +99,7 @@ class RateLimitConfig:
     per_address_per_minute: int = 600
     new_conversations_per_address_per_minute: int = 30
     per_conversation_per_minute: int = 30
+    staff_logins_per_address_per_minute: int = 10
     trust_forwarded_for: bool = False
 
 

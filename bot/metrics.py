@@ -27,24 +27,32 @@ class Metrics:
             registry=self.registry,
         )
         self.nlu_errors = Counter(
-            "kasko_nlu_errors", "NLU calls that failed or were refused by the breaker",
-            ["reason"], registry=self.registry,
-        )  # fmt: skip
+            "kasko_nlu_errors",
+            "NLU calls that failed or were refused by the breaker",
+            ["reason"],
+            registry=self.registry,
+        )
         self.nlu_cache = Counter(
             "kasko_nlu_cache", "Parse cache lookups", ["result"], registry=self.registry
         )
         self.fallbacks = Counter(
-            "kasko_fallbacks", "Turns answered with a fallback", ["language"],
+            "kasko_fallbacks",
+            "Turns answered with a fallback",
+            ["language"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.records = Counter(
-            "kasko_records_stored", "Records stored (feedback, rating, unanswered)", ["kind"],
+            "kasko_records_stored",
+            "Records stored (feedback, rating, unanswered)",
+            ["kind"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.requests = Counter(
-            "kasko_http_requests", "HTTP requests by route and status", ["route", "status"],
+            "kasko_http_requests",
+            "HTTP requests by route and status",
+            ["route", "status"],
             registry=self.registry,
-        )  # fmt: skip
+        )
         self.rate_limited = Counter(
             "kasko_rate_limited", "Requests refused with 429", ["scope"], registry=self.registry
         )

@@ -117,10 +117,10 @@ class DirectLineService:
         refused = await self.limiter.check(limits)
         if refused is not None:
             raise web.HTTPTooManyRequests(
-                text=refused.text, content_type="application/json", headers={
-                    "Retry-After": refused.headers["Retry-After"]
-                },
-            )  # fmt: skip
+                text=refused.text,
+                content_type="application/json",
+                headers={"Retry-After": refused.headers["Retry-After"]},
+            )
 
     async def _conversation(self, conversation_id: str) -> str:
         """The conversation a verified token opens.
@@ -251,9 +251,10 @@ class DirectLineService:
                 activities, watermark = await self._push(socket, conversation_id, watermark)
                 woken = asyncio.create_task(changed.wait())
                 done, _ = await asyncio.wait(
-                    {woken, closed}, timeout=self.keepalive_seconds,
+                    {woken, closed},
+                    timeout=self.keepalive_seconds,
                     return_when=asyncio.FIRST_COMPLETED,
-                )  # fmt: skip
+                )
                 woken.cancel()
                 if closed in done:
                     break

@@ -114,8 +114,12 @@ async def test_rasa_stopped_mid_run_then_back(database_url, bot_log, content, tm
             async with session.get(f"{url}/readyz") as response:
                 assert response.status == 503
                 assert (await response.json())["checks"]["nlu"] == "unavailable"
-            for question in ("miten pääsen oppilaskuntaan?", "mitä tekee nuorisoneuvosto?",
-                             "kuka päättää koulun säännöistä?", "what is a school board?"):  # fmt: skip
+            for question in (
+                "miten pääsen oppilaskuntaan?",
+                "mitä tekee nuorisoneuvosto?",
+                "kuka päättää koulun säännöistä?",
+                "what is a school board?",
+            ):
                 started = time.monotonic()
                 [reply] = await chat.say(question)
                 assert time.monotonic() - started < 2.0

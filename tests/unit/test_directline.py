@@ -359,9 +359,12 @@ async def test_rate_limits_answer_429_with_retry_after():
         },
     )
     app = create_app(
-        limited, nlu=ScriptedNlu(), storage=MemoryStorage(), records=MemoryRecords(),
+        limited,
+        nlu=ScriptedNlu(),
+        storage=MemoryStorage(),
+        records=MemoryRecords(),
         conversations=memory_log(),
-    )  # fmt: skip
+    )
     async with TestClient(TestServer(app)) as client:
         conversation_id, headers = await start(client)
         activity = {"type": "message", "text": "hei"}

@@ -24,9 +24,12 @@ async def client(config):
     nlu = ScriptedNlu()
     nlu.add("mikä on ruutiraha", "ruuti_budget")
     app = create_app(
-        config, nlu=nlu, storage=MemoryStorage(), records=MemoryRecords(),
+        config,
+        nlu=nlu,
+        storage=MemoryStorage(),
+        records=MemoryRecords(),
         conversations=memory_log(),
-    )  # fmt: skip
+    )
     async with TestClient(TestServer(app)) as test_client:
         yield test_client
 

@@ -1,0 +1,374 @@
+"""The staff review app under /staff: server-rendered pages (aiohttp-jinja2, autoescaped).
+
+Access is denied by default: every /staff page needs a signed-in session except
+the sign-in page itself; admin pages also need the admin role (403 otherwise).
+Every form carries a CSRF token (the session's; on the sign-in page a
+double-submit cookie) and a POST without the right one gets 403. Cookies are
+HttpOnly and SameSite=Strict, and Secure when the app is reached over HTTPS.
+Pages hold personal data, so they are never cached and never framed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from sqlalchemy import Engine
+
+from bot.config import AppConfig
+from bot.ratelimit import Limit, RateLimiter, client_address
+from bot.staff import charts
+from bot.staff.accounts import ROLES, AccountError, Accounts, SignedIn
+from bot.staff.review import PHASES, FeedbackFilter, Review, csv_text
+from bot.staff.texts import TEXTS
+from bot.storage.retention import purge
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "kasko_staff"
+LOGIN_CSRF_COOKIE = "kasko_staff_login"
+LANG_COOKIE = "kasko_staff_lang"
+SIGNED_IN = web.AppKey("staff_signed_in", SignedIn)
+ADMIN_ONLY = ("/staff/users", "/staff/audit", "/staff/purge", ".csv", "/open311.json")
+PUBLIC = ("/staff/login", "/staff/static/")
+HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class StaffApp:
+    def __init__(self, config: AppConfig, engine: Engine, limiter: RateLimiter) -> None:
+        self.config = config
+        self.engine = engine
+        self.accounts = Accounts(engine)
+        self.review = Review(engine)
+        self.limiter = limiter
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @staticmethod
+    def language(request: web.Request) -> str:
+        chosen = request.query.get("lang") or request.cookies.get(LANG_COOKIE, "fi")
+        return chosen if chosen in TEXTS else "fi"
+
+    def secure(self, request: web.Request) -> bool:
+        forwarded = request.headers.get("X-Forwarded-Proto", "")
+        return request.secure or (
+            self.config.rate_limits.trust_forwarded_for and forwarded == "https"
+        )
+
+    def cookie(self, response: web.StreamResponse, request: web.Request, name: str, value: str):
+        response.set_cookie(
+            name,
+            value,
+            httponly=True,
+            samesite="Strict",
+            secure=self.secure(request),
+            path="/staff",
+        )
+
+    def render(self, request: web.Request, template: str, status: int = 200, **context):
+        language = self.language(request)
+        signed_in = request.get(SIGNED_IN)
+        response = aiohttp_jinja2.render_template(
+            template,
+            request,
+            {
+                "t": TEXTS[language],
+                "lang": language,
+                "user": signed_in,
+                "csrf": signed_in.csrf_token if signed_in else "",
+                "path": request.path,
+                **context,
+            },
+            status=status,
+        )
+        if "lang" in request.query:
+            self.cookie(response, request, LANG_COOKIE, language)
+        return response
+
+    async def audit(self, request: web.Request, action: str, target: str = "", detail: str = ""):
+        actor = request[SIGNED_IN].username if SIGNED_IN in request else "-"
+        await asyncio.to_thread(self.accounts.audit, actor, action, target, detail or None)
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """Sign-in, role and CSRF checks for everything under /staff; security headers."""
+        if not request.path.startswith("/staff"):
+            return await handler(request)
+        response = await self._guarded(request, handler)
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    async def _guarded(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(PUBLIC):
+            return await handler(request)
+        token = request.cookies.get(SESSION_COOKIE, "")
+        signed_in = await asyncio.to_thread(self.accounts.session, token) if token else None
+        if signed_in is None:
+            raise web.HTTPFound("/staff/login")
+        request[SIGNED_IN] = signed_in
+        admin_page = any(part in request.path for part in ADMIN_ONLY)
+        if admin_page and not signed_in.is_admin:
+            await self.audit(request, "denied", request.path)
+            return self.render(request, "message.html", status=403, message="forbidden")
+        if request.method == "POST":
+            form = await request.post()
+            sent = str(form.get("csrf", ""))
+            if not sent or not hmac.compare_digest(sent, signed_in.csrf_token):
+                return self.render(request, "message.html", status=403, message="csrf")
+        return await handler(request)
+
+    # -- sign in / out -------------------------------------------------------------------
+
+    async def login_page(self, request: web.Request) -> web.StreamResponse:
+        token = secrets.token_urlsafe(24)
+        response = self.render(request, "login.html", login_csrf=token)
+        self.cookie(response, request, LOGIN_CSRF_COOKIE, token)
+        return response
+
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        sent = str(form.get("csrf", ""))
+        if not cookie or not hmac.compare_digest(sent, cookie):
+            return self.render(request, "message.html", status=403, message="csrf")
+        address = client_address(request, self.config.rate_limits.trust_forwarded_for)
+        per_minute = self.config.rate_limits.staff_logins_per_address_per_minute
+        limit = Limit("staff sign-in", f"login:{address}", per_minute)
+        if await self.limiter.check([limit]) is not None:
+            return self.render(
+                request, "login.html", status=429, error="too_many", login_csrf=cookie
+            )
+        username = str(form.get("username", ""))[:120]
+        password = str(form.get("password", ""))[:1024]
+        token, outcome = await asyncio.to_thread(self.accounts.sign_in, username, password)
+        if token is None:
+            await asyncio.to_thread(self.accounts.audit, username or "-", f"login_{outcome}")
+            status = 423 if outcome == "locked" else 401
+            return self.render(
+                request, "login.html", status=status, error=outcome, login_csrf=cookie
+            )
+        await asyncio.to_thread(self.accounts.audit, username, "login")
+        response = web.HTTPFound("/staff/feedback")
+        self.cookie(response, request, SESSION_COOKIE, token)
+        response.del_cookie(LOGIN_CSRF_COOKIE, path="/staff")
+        raise response
+
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        await self.audit(request, "logout")
+        await asyncio.to_thread(self.accounts.sign_out, request.cookies.get(SESSION_COOKIE, ""))
+        response = web.HTTPFound("/staff/login")
+        response.del_cookie(SESSION_COOKIE, path="/staff")
+        raise response
+
+    # -- feedback ------------------------------------------------------------------------
+
+    async def feedback_list(self, request: web.Request) -> web.StreamResponse:
+        chosen = FeedbackFilter.from_query(request.query)
+        page = await asyncio.to_thread(self.review.page, chosen)
+        await self.audit(request, "view_list", "feedback", chosen.query_string())
+        return self.render(request, "feedback_list.html", page=page, chosen=chosen, phases=PHASES)
+
+    async def feedback_csv(self, request: web.Request) -> web.StreamResponse:
+        chosen = FeedbackFilter.from_query(request.query)
+        rows = await asyncio.to_thread(self.review.all_matching, chosen)
+        await self.audit(
+            request, "export_csv", "feedback", f"{len(rows)} rows; {chosen.query_string()}"
+        )
+        body = await asyncio.to_thread(self.review.csv, rows)
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+        return web.Response(
+            text=body,
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": f'attachment; filename="feedback-{stamp}.csv"'},
+        )
+
+    async def feedback_detail(self, request: web.Request) -> web.StreamResponse:
+        reference = request.match_info["reference"]
+        row = await asyncio.to_thread(self.review.feedback, reference)
+        if row is None:
+            return self.render(request, "message.html", status=404, message="not_found")
+        await self.audit(request, "view", reference)
+        return self.render(
+            request, "feedback_detail.html", row=row, phases=PHASES, saved="saved" in request.query
+        )
+
+    async def change_status(self, request: web.Request) -> web.StreamResponse:
+        reference = request.match_info["reference"]
+        form = await request.post()
+        phase = str(form.get("phase", ""))
+        note = str(form.get("note", "")).strip()[:2000]
+        if phase not in PHASES:
+            return self.render(request, "message.html", status=400, message="not_found")
+        actor = request[SIGNED_IN].username
+        changed = await asyncio.to_thread(self.review.change_phase, reference, phase, note, actor)
+        if not changed:
+            return self.render(request, "message.html", status=404, message="not_found")
+        await self.audit(request, "status", reference, phase)
+        raise web.HTTPFound(f"/staff/feedback/{reference}?saved=1")
+
+    async def open311(self, request: web.Request) -> web.StreamResponse:
+        reference = request.match_info["reference"]
+        row = await asyncio.to_thread(self.review.feedback, reference)
+        if row is None:
+            return self.render(request, "message.html", status=404, message="not_found")
+        await self.audit(request, "export_open311", reference)
+        return web.Response(
+            text=json.dumps(self.review.open311(row), ensure_ascii=False, indent=2),
+            content_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{reference}.json"'},
+        )
+
+    # -- quality -------------------------------------------------------------------------
+
+    async def dashboard(self, request: web.Request) -> web.StreamResponse:
+        figures = await asyncio.to_thread(self.review.dashboard)
+        t = TEXTS[self.language(request)]
+        shares = {
+            topic: round(100 * up / (up + down)) for topic, (up, down) in figures["ratings"].items()
+        }
+        svgs = {
+            "per_week": charts.stacked_weeks(t["per_week"], figures["per_week"]),
+            "ratings": charts.horizontal_bars(t["ratings"], shares, " %"),
+            "languages": charts.horizontal_bars(t["language_mix"], dict(figures["languages"])),
+            "channels": charts.horizontal_bars(t["channel_mix"], dict(figures["channels"])),
+        }
+        await self.audit(request, "view_dashboard")
+        return self.render(request, "dashboard.html", figures=figures, svgs=svgs, shares=shares)
+
+    async def unanswered(self, request: web.Request) -> web.StreamResponse:
+        show_handled = request.query.get("handled") == "1"
+        groups = await asyncio.to_thread(self.review.unanswered_groups, show_handled)
+        await self.audit(request, "view_unanswered")
+        return self.render(request, "unanswered.html", groups=groups, show_handled=show_handled)
+
+    async def unanswered_handled(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        ids = [int(i) for i in str(form.get("ids", "")).split(",") if i.strip().isdigit()][:5000]
+        count = await asyncio.to_thread(self.review.mark_handled, ids)
+        await self.audit(request, "unanswered_handled", "", f"{count} questions")
+        raise web.HTTPFound("/staff/unanswered")
+
+    async def unanswered_csv(self, request: web.Request) -> web.StreamResponse:
+        groups = await asyncio.to_thread(self.review.unanswered_groups, True)
+        rows = [
+            [
+                len(g["ids"]),
+                g["texts"][0],
+                " | ".join(sorted(set(g["texts"]))[1:6]),
+                ", ".join(f"{k} {v}" for k, v in g["languages"].most_common()),
+                ", ".join(f"{k} {v}" for k, v in g["guesses"].most_common(3)),
+            ]
+            for g in groups
+        ]
+        await self.audit(request, "export_unanswered", "", f"{len(rows)} groups")
+        body = csv_text(rows, ("count", "question", "similar", "languages", "top_guesses"))
+        return web.Response(
+            text=body,
+            content_type="text/csv",
+            charset="utf-8",
+            headers={"Content-Disposition": 'attachment; filename="unanswered.csv"'},
+        )
+
+    # -- admin ---------------------------------------------------------------------------
+
+    async def users(self, request: web.Request) -> web.StreamResponse:
+        users = await asyncio.to_thread(self.accounts.list)
+        await self.audit(request, "view_users")
+        return self.render(
+            request, "users.html", users=users, roles=ROLES, error=request.query.get("error", "")
+        )
+
+    async def create_user(self, request: web.Request) -> web.StreamResponse:
+        form = await request.post()
+        username, role = str(form.get("username", "")), str(form.get("role", ""))
+        try:
+            await asyncio.to_thread(
+                self.accounts.create, username, str(form.get("password", "")), role
+            )
+        except AccountError as error:
+            users = await asyncio.to_thread(self.accounts.list)
+            return self.render(
+                request, "users.html", status=400, users=users, roles=ROLES, error=str(error)
+            )
+        await self.audit(request, "user_created", username, role)
+        raise web.HTTPFound("/staff/users")
+
+    async def set_active(self, request: web.Request) -> web.StreamResponse:
+        username = request.match_info["username"]
+        form = await request.post()
+        active = form.get("active") == "1"
+        if username == request[SIGNED_IN].username and not active:
+            return self.render(request, "message.html", status=400, message="forbidden")
+        try:
+            await asyncio.to_thread(self.accounts.set_active, username, active)
+        except AccountError:
+            return self.render(request, "message.html", status=404, message="not_found")
+        await self.audit(request, "user_active" if active else "user_disabled", username)
+        raise web.HTTPFound("/staff/users")
+
+    async def audit_page(self, request: web.Request) -> web.StreamResponse:
+        events = await asyncio.to_thread(self.accounts.audit_log)
+        await self.audit(request, "view_audit")
+        return self.render(request, "audit.html", events=events)
+
+    async def purge_now(self, request: web.Request) -> web.StreamResponse:
+        counts = await asyncio.to_thread(
+            purge, self.engine, self.config.retention, datetime.now(UTC)
+        )
+        await self.audit(request, "purge", "", json.dumps(counts))
+        return self.render(request, "message.html", message="purged", counts=counts)
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        raise web.HTTPFound("/staff/feedback")
+
+
+def setup_staff(app: web.Application, config: AppConfig, engine: Engine, limiter: RateLimiter):
+    staff = StaffApp(config, engine, limiter)
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        app_key=aiohttp_jinja2.APP_KEY,
+    )
+    app.middlewares.append(staff.guard)
+    add = app.router
+    add.add_get("/staff", staff.index)
+    add.add_get("/staff/login", staff.login_page)
+    add.add_post("/staff/login", staff.login)
+    add.add_post("/staff/logout", staff.logout)
+    add.add_get("/staff/feedback", staff.feedback_list)
+    add.add_get("/staff/feedback.csv", staff.feedback_csv)
+    add.add_get("/staff/feedback/{reference}", staff.feedback_detail)
+    add.add_post("/staff/feedback/{reference}/status", staff.change_status)
+    add.add_get("/staff/feedback/{reference}/open311.json", staff.open311)
+    add.add_get("/staff/dashboard", staff.dashboard)
+    add.add_get("/staff/unanswered", staff.unanswered)
+    add.add_post("/staff/unanswered/handled", staff.unanswered_handled)
+    add.add_get("/staff/unanswered.csv", staff.unanswered_csv)
+    add.add_get("/staff/users", staff.users)
+    add.add_post("/staff/users", staff.create_user)
+    add.add_post("/staff/users/{username}/active", staff.set_active)
+    add.add_get("/staff/audit", staff.audit_page)
+    add.add_post("/staff/purge", staff.purge_now)
+    add.add_static("/staff/static/", HERE / "static")
+    return staff
