@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -56,7 +56,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in ("create-admin", "add-staff", "reset-password"):
             return _staff_command(args, engine)
         if args.command == "purge":
-            counts = purge(engine, config.retention, datetime.now(UTC))
+            counts = purge(
+                engine,
+                config.retention,
+                datetime.now(UTC),
+                timedelta(seconds=config.directline.conversation_ttl_seconds),
+            )
             print("Purged: " + ", ".join(f"{kind} {n}" for kind, n in counts.items()))
             return 0
         if erase_feedback(engine, args.reference):

@@ -5,8 +5,9 @@ line. The model is retrained only when its inputs change: the fingerprint is a
 hash of nlu/config.yml, nlu/domain.yml, every file under nlu/data and the pinned
 requirements, and it names the model file.
 
-    python -m nlu.service train     # train if the data changed
+    python -m nlu.service train        # train if the data changed
     python -m nlu.service fingerprint  # print the current fingerprint
+    python -m nlu.service serve        # run Rasa in the foreground (the NLU container)
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ RASA_VENV = PROJECT_ROOT / ".venv-nlu"
 
 
 def rasa_executable() -> Path:
-    return RASA_VENV / "bin" / "rasa"
+    """`.venv-nlu`'s rasa; in the NLU container image, the image's own (RASA_EXECUTABLE)."""
+    return Path(os.environ.get("RASA_EXECUTABLE") or RASA_VENV / "bin" / "rasa")
 
 
 def rasa_environment() -> dict[str, str]:
@@ -128,23 +130,28 @@ class RasaServer:
                 self.process.wait()
 
 
-def start_server(
-    model: Path, port: int, token: str | None = None, log_file: Path | None = None
-) -> RasaServer:
-    """Start Rasa on 127.0.0.1:port with an auth token (generated when not given)."""
-    token = token or secrets.token_urlsafe(24)
-    command = [
+def rasa_command(model: Path, host: str, port: int, token: str) -> list[str]:
+    """The one way Rasa is started: by the run command, the tests and the NLU container."""
+    return [
         str(rasa_executable()),
         "run",
         "--enable-api",
         "--model",
         str(model),
         "--interface",
-        "127.0.0.1",
+        host,
         "--port",
         str(port),
         f"--auth-token={token}",  # one argument: a token may start with "-"
     ]
+
+
+def start_server(
+    model: Path, port: int, token: str | None = None, log_file: Path | None = None
+) -> RasaServer:
+    """Start Rasa on 127.0.0.1:port with an auth token (generated when not given)."""
+    token = token or secrets.token_urlsafe(24)
+    command = rasa_command(model, "127.0.0.1", port, token)
     output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
         command, cwd=PROJECT_ROOT, env=rasa_environment(), stdout=output, stderr=output
@@ -176,12 +183,21 @@ def wait_ready(server: RasaServer, timeout_seconds: float = 180, log=print) -> N
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["train", "fingerprint"])
+    parser.add_argument("command", choices=["train", "fingerprint", "serve"])
+    parser.add_argument("--host", default=os.environ.get("RASA_HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
     args = parser.parse_args(argv)
     if args.command == "fingerprint":
         print(fingerprint())
         return 0
-    ensure_model()
+    model = ensure_model()
+    if args.command == "serve":
+        token = os.environ.get("RASA_TOKEN", "")
+        if len(token) < 16:
+            print("error: set RASA_TOKEN (16+ characters, shared with the bot)", file=sys.stderr)
+            return 2
+        command = rasa_command(model, args.host, args.port, token)
+        os.execve(command[0], command, rasa_environment())
     return 0
 
 

@@ -15,7 +15,7 @@ import hmac
 import json
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp_jinja2
@@ -333,7 +333,11 @@ class StaffApp:
 
     async def purge_now(self, request: web.Request) -> web.StreamResponse:
         counts = await asyncio.to_thread(
-            purge, self.engine, self.config.retention, datetime.now(UTC)
+            purge,
+            self.engine,
+            self.config.retention,
+            datetime.now(UTC),
+            timedelta(seconds=self.config.directline.conversation_ttl_seconds),
         )
         await self.audit(request, "purge", "", json.dumps(counts))
         return self.render(request, "message.html", message="purged", counts=counts)

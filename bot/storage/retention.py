@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, select
 
 from bot.config import RetentionConfig
+from bot.directline.store import expire_conversations
 from bot.storage.database import session_factory
 from bot.storage.models import (
     AnswerRatingRecord,
@@ -21,6 +22,7 @@ from bot.storage.models import (
     FeedbackContact,
     FeedbackRecord,
     FeedbackStatusChange,
+    RateLimitRecord,
     UnansweredQuestionRecord,
 )
 
@@ -32,8 +34,17 @@ def _delete_feedback(session, condition) -> int:
     return session.execute(delete(FeedbackRecord).where(condition)).rowcount
 
 
-def purge(engine: Engine, retention: RetentionConfig, now: datetime) -> dict[str, int]:
-    """Delete every record older than its retention period; return counts by kind."""
+def purge(
+    engine: Engine,
+    retention: RetentionConfig,
+    now: datetime,
+    transcript_idle: timedelta | None = None,
+) -> dict[str, int]:
+    """Delete every record older than its retention period; return counts by kind.
+
+    `transcript_idle`: Direct Line transcripts of conversations idle that long go too
+    (the service's `directline.conversation_ttl_seconds`), with old rate-limit windows.
+    """
 
     def before(days: int) -> datetime:
         return now - timedelta(days=days)
@@ -53,7 +64,11 @@ def purge(engine: Engine, retention: RetentionConfig, now: datetime) -> dict[str
         for kind, column, days in simple:
             statement = delete(column.class_).where(column < before(days))
             counts[kind] = session.execute(statement).rowcount
-        return counts
+        window = int(now.timestamp() // 60) - 1
+        session.execute(delete(RateLimitRecord).where(RateLimitRecord.window_start < window))
+    if transcript_idle is not None:
+        counts["transcripts"] = expire_conversations(engine, transcript_idle, now)
+    return counts
 
 
 def erase_feedback(engine: Engine, reference: str) -> bool:
