@@ -354,17 +354,7 @@ class Review:
         groups: dict[str, dict] = {}
         for row in rows:
             key = question_key(row.text)
-            group = groups.setdefault(
-                key,
-                {
-                    "key": key,
-                    "texts": [],
-                    "ids": [],
-                    "languages": Counter(),
-                    "reasons": Counter(),
-                    "guesses": Counter(),
-                },
-            )
+            group = groups.setdefault(key, new_group(key))
             group["texts"].append(row.text)
             group["ids"].append(row.id)
             group["languages"][row.language] += 1
@@ -392,6 +382,18 @@ def question_key(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
+def new_group(key: str) -> dict:
+    """Questions that share a key: their texts, ids, and what is known about them."""
+    return {
+        "key": key,
+        "texts": [],
+        "ids": [],
+        "languages": Counter(),
+        "reasons": Counter(),
+        "guesses": Counter(),
+    }
+
+
 def _similar(a: set[str], b: set[str]) -> bool:
     return bool(a and b) and len(a & b) / len(a | b) >= 0.6
 
@@ -416,17 +418,7 @@ def group_questions(texts: list[str]) -> list[dict]:
     groups: dict[str, dict] = {}
     for text in texts:
         key = question_key(text)
-        group = groups.setdefault(
-            key,
-            {
-                "key": key,
-                "texts": [],
-                "ids": [],
-                "languages": Counter(),
-                "reasons": Counter(),
-                "guesses": Counter(),
-            },
-        )
+        group = groups.setdefault(key, new_group(key))
         group["texts"].append(text)
         group["ids"].append(0)
     return sorted(merge_similar(list(groups.values())), key=lambda g: len(g["ids"]), reverse=True)

@@ -194,13 +194,7 @@ class StaffApp:
             request, "export_csv", "feedback", f"{len(rows)} rows; {chosen.query_string()}"
         )
         body = await asyncio.to_thread(self.review.csv, rows)
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-        return web.Response(
-            text=body,
-            content_type="text/csv",
-            charset="utf-8",
-            headers={"Content-Disposition": f'attachment; filename="feedback-{stamp}.csv"'},
-        )
+        return download(body, "text/csv", "feedback")
 
     async def feedback_detail(self, request: web.Request) -> web.StreamResponse:
         reference = request.match_info["reference"]
@@ -232,11 +226,8 @@ class StaffApp:
         if row is None:
             return self.render(request, "message.html", status=404, message="not_found")
         await self.audit(request, "export_open311", reference)
-        return web.Response(
-            text=json.dumps(self.review.open311(row), ensure_ascii=False, indent=2),
-            content_type="application/json",
-            headers={"Content-Disposition": f'attachment; filename="{reference}.json"'},
-        )
+        body = json.dumps(self.review.open311(row), ensure_ascii=False, indent=2)
+        return download(body, "application/json", reference)
 
     # -- quality -------------------------------------------------------------------------
 
@@ -282,12 +273,7 @@ class StaffApp:
         ]
         await self.audit(request, "export_unanswered", "", f"{len(rows)} groups")
         body = csv_text(rows, ("count", "question", "similar", "languages", "top_guesses"))
-        return web.Response(
-            text=body,
-            content_type="text/csv",
-            charset="utf-8",
-            headers={"Content-Disposition": 'attachment; filename="unanswered.csv"'},
-        )
+        return download(body, "text/csv", "unanswered")
 
     # -- admin ---------------------------------------------------------------------------
 
@@ -344,6 +330,18 @@ class StaffApp:
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/staff/feedback")
+
+
+def download(body: str, content_type: str, name: str) -> web.Response:
+    """An export as a file download, named with the time it was made."""
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    extension = "json" if content_type == "application/json" else "csv"
+    return web.Response(
+        text=body,
+        content_type=content_type,
+        charset="utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{stamp}.{extension}"'},
+    )
 
 
 def setup_staff(app: web.Application, config: AppConfig, engine: Engine, limiter: RateLimiter):

@@ -10,6 +10,7 @@ answers, those tests are skipped with the reason shown in the summary.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -174,3 +175,45 @@ def postgres_engine(postgres_url):
 def engine(request):
     """Each test that takes `engine` runs on SQLite and on PostgreSQL."""
     return request.getfixturevalue(f"{request.param}_engine")
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="browser tests: Debian's chromium is not installed (./scripts/test installs it)",
+)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium under Playwright's sync API, once per module.
+
+    The sync API holds the event loop while it runs: in a module, put async tests
+    before the browser tests.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def stand_ins():
+    """The Bot Framework's cloud side on loopback (botframework_standins.py)."""
+    from tests.integration.botframework_standins import StandIns
+
+    stand_ins = StandIns()
+    stand_ins.start()
+    yield stand_ins
+    stand_ins.stop()

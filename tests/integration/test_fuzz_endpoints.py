@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 from bot.app import create_app
 from bot.config import DEFAULT_CONFIG_PATH, load_config
-from tests.integration.botframework_standins import StandIns
 from tests.integration.conftest import migrated_sqlite_url
 from tests.unit.doubles import ScriptedNlu
 
@@ -136,14 +135,6 @@ class Server:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
-
-
-@pytest.fixture(scope="module")
-def stand_ins():
-    stand_ins = StandIns()
-    stand_ins.start()
-    yield stand_ins
-    stand_ins.stop()
 
 
 @pytest.fixture(scope="module")

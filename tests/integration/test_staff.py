@@ -20,8 +20,14 @@ import pytest
 from bot.storage.database import create_database_engine
 from bot.storage.records import SqlRecordStore
 from dialogs.records import AnswerRating, FeedbackSubmission, UnansweredQuestion, new_key
-from tests.integration.conftest import ROOT, migrated_sqlite_url, start_bot, stop_bot
-from tests.integration.test_widget_browser import AXE, CHROMIUM, CHROMIUM_ARGS
+from tests.integration.conftest import (
+    AXE,
+    ROOT,
+    migrated_sqlite_url,
+    needs_chromium,
+    start_bot,
+    stop_bot,
+)
 
 ADMIN, REVIEWER = ("coordinator", "correct horse battery"), ("reviewer1", "staple battery horse")
 SCRIPT = "<script>alert('x')</script> Ruoka oli kylmää"
@@ -300,20 +306,7 @@ async def test_dashboard_draws_charts_from_the_records(staff_bot):
 
 # -- in the browser: last in this module (Playwright's sync API holds the event loop) ------
 
-browser_only = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="browser tests: Debian's chromium is not installed (./scripts/test installs it)",
-)
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+browser_only = needs_chromium
 
 
 def browser_sign_in(page, base: str, who: tuple[str, str]) -> None:

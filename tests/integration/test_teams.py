@@ -18,14 +18,6 @@ from tests.integration.conftest import start_bot, stop_bot
 
 
 @pytest.fixture(scope="module")
-def stand_ins():
-    stand_ins = StandIns()
-    stand_ins.start()
-    yield stand_ins
-    stand_ins.stop()
-
-
-@pytest.fixture(scope="module")
 def teams_bot(rasa_server, database_url, bot_log, stand_ins):
     """A bot with Bot Framework authentication on (an app id), as in production."""
     process, url = start_bot(rasa_server, database_url, bot_log, **stand_ins.bot_environment())

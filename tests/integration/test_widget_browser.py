@@ -8,38 +8,19 @@ Screenshots go to test-artifacts/ (not committed). Where Chromium is not install
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from tests.integration.conftest import ROOT, start_bot, stop_bot
+from tests.integration.conftest import AXE, ROOT, needs_chromium, start_bot, stop_bot
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-AXE = ROOT / "widget" / "node_modules" / "axe-core" / "axe.min.js"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
-pytestmark = pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="browser tests: Debian's chromium is not installed (./scripts/test installs it)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(chromium):
+    return chromium
 
 
 @pytest.fixture

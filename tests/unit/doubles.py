@@ -55,3 +55,19 @@ class MemoryRecords:
 
     def of_kind(self, kind: str) -> list:
         return [record for (k, _), record in self.saved.items() if k == kind]
+
+
+def app_with_doubles(config, nlu: ScriptedNlu):
+    """The real app with every outside part a double (NLU, state, records, transcripts)."""
+    from botbuilder.core import MemoryStorage
+
+    from bot.app import create_app
+    from bot.directline.store import MemoryConversationLog
+
+    return create_app(
+        config,
+        nlu=nlu,
+        storage=MemoryStorage(),
+        records=MemoryRecords(),
+        conversations=MemoryConversationLog(max_conversations=100, ttl_seconds=3600),
+    )

@@ -10,18 +10,9 @@ import json
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from botbuilder.core import MemoryStorage
 
-from bot.app import create_app
 from bot.directline.tokens import TokenIssuer
-from tests.unit.doubles import MemoryRecords, ScriptedNlu
-
-
-def memory_log():
-    from bot.directline.store import MemoryConversationLog
-
-    return MemoryConversationLog(max_conversations=100, ttl_seconds=3600)
-
+from tests.unit.doubles import ScriptedNlu, app_with_doubles
 
 BASE = "/v3/directline"
 
@@ -30,14 +21,7 @@ BASE = "/v3/directline"
 async def client(config):
     nlu = ScriptedNlu()
     nlu.add("how do I join the youth council?", "youth_council")
-    app = create_app(
-        config,
-        nlu=nlu,
-        storage=MemoryStorage(),
-        records=MemoryRecords(),
-        conversations=memory_log(),
-    )
-    async with TestClient(TestServer(app)) as test_client:
+    async with TestClient(TestServer(app_with_doubles(config, nlu))) as test_client:
         test_client.nlu = nlu
         yield test_client
 
@@ -158,13 +142,7 @@ async def test_valid_token_resumes_a_conversation_the_process_forgot(config):
         environ={"BOT_ALLOW_UNAUTHENTICATED": "true"},
         overrides={"directline": {"token_secret": "s"}},
     )
-    app = create_app(
-        fixed,
-        nlu=ScriptedNlu(),
-        storage=MemoryStorage(),
-        records=MemoryRecords(),
-        conversations=memory_log(),
-    )
+    app = app_with_doubles(fixed, ScriptedNlu())
     token = TokenIssuer("s", 600).issue("gone-conversation")
     headers = {"Authorization": f"Bearer {token}"}
     async with TestClient(TestServer(app)) as test_client:
@@ -263,13 +241,7 @@ class ExplodingNlu:
 
 
 async def test_turn_error_gets_the_fixed_polite_reply_and_a_reset(config, content):
-    app = create_app(
-        config,
-        nlu=ExplodingNlu(),
-        storage=MemoryStorage(),
-        records=MemoryRecords(),
-        conversations=memory_log(),
-    )
+    app = app_with_doubles(config, ExplodingNlu())
     async with TestClient(TestServer(app)) as test_client:
         conversation_id, headers = await start(test_client)
         url = f"{BASE}/conversations/{conversation_id}/activities"
@@ -358,13 +330,7 @@ async def test_rate_limits_answer_429_with_retry_after():
             }
         },
     )
-    app = create_app(
-        limited,
-        nlu=ScriptedNlu(),
-        storage=MemoryStorage(),
-        records=MemoryRecords(),
-        conversations=memory_log(),
-    )
+    app = app_with_doubles(limited, ScriptedNlu())
     async with TestClient(TestServer(app)) as client:
         conversation_id, headers = await start(client)
         activity = {"type": "message", "text": "hei"}

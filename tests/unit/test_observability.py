@@ -9,12 +9,9 @@ import logging
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from botbuilder.core import MemoryStorage
 
-from bot.app import create_app
 from bot.observability import REQUEST_ID, JsonFormatter, RequestIdFilter
-from tests.unit.doubles import MemoryRecords, ScriptedNlu
-from tests.unit.test_directline import memory_log
+from tests.unit.doubles import ScriptedNlu, app_with_doubles
 
 BASE = "/v3/directline"
 
@@ -23,14 +20,7 @@ BASE = "/v3/directline"
 async def client(config):
     nlu = ScriptedNlu()
     nlu.add("mikä on ruutiraha", "ruuti_budget")
-    app = create_app(
-        config,
-        nlu=nlu,
-        storage=MemoryStorage(),
-        records=MemoryRecords(),
-        conversations=memory_log(),
-    )
-    async with TestClient(TestServer(app)) as test_client:
+    async with TestClient(TestServer(app_with_doubles(config, nlu))) as test_client:
         yield test_client
 
 
