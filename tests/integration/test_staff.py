@@ -382,3 +382,36 @@ def test_staff_pages_have_no_serious_accessibility_violations(chromium, staff_bo
         assert found == {}
     finally:
         context.close()
+
+
+@browser_only
+def test_access_rules_in_the_browser(chromium, staff_bot, staff_db):
+    """Not signed in -> the sign-in page; a reviewer -> 403 on admin pages; a POST without
+    the CSRF token -> 403; a <script> in the list view stays text."""
+    _, references = staff_db
+    context = chromium.new_context()
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    try:
+        page.goto(f"{staff_bot}/staff/dashboard")
+        assert page.url.endswith("/staff/login")
+        assert page.get_by_role("button", name="Kirjaudu sisään").is_visible()
+        browser_sign_in(page, staff_bot, REVIEWER)
+        assert page.get_by_role("link", name="Käyttäjät").count() == 0
+        for path in ("/staff/users", "/staff/audit", "/staff/feedback.csv"):
+            response = page.goto(f"{staff_bot}{path}")
+            assert response.status == 403, path
+            assert page.get_by_role(
+                "heading", name="Sinulla ei ole oikeutta tähän sivuun."
+            ).is_visible()
+        reference = references["Täytepalaute 3"]
+        forged = page.request.post(
+            f"{staff_bot}/staff/feedback/{reference}/status", form={"phase": "done"}
+        )
+        assert forged.status == 403
+        page.goto(f"{staff_bot}/staff/feedback?q=kylmää")
+        assert SCRIPT in page.locator("tbody").inner_text()
+        assert dialogs == []
+    finally:
+        context.close()
