@@ -125,6 +125,33 @@ def build_nlu(config: AppConfig, metrics: Metrics) -> tuple[NluClient, RasaNluCl
     return cache, rasa
 
 
+def manage_lifecycle(
+    app: web.Application,
+    rasa: RasaNluClient | None,
+    conversation_log: ConversationLog,
+    engine,
+    stream_poll_seconds: float,
+) -> None:
+    """Start the stream watcher with the app; close Rasa's client and the database after."""
+
+    async def watch_streams(_: web.Application):
+        # Wakes this replica's WebSocket streams for replies written by other replicas.
+        watcher = asyncio.create_task(conversation_log.watch(stream_poll_seconds))
+        yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+    async def close(_: web.Application) -> None:
+        if rasa is not None:
+            await rasa.close()
+        if engine is not None:
+            engine.dispose()
+
+    app.cleanup_ctx.append(watch_streams)
+    app.on_cleanup.append(close)
+
+
 def create_app(
     config: AppConfig,
     nlu: NluClient | None = None,
@@ -207,25 +234,5 @@ def create_app(
     app.router.add_get("/readyz", readyz(rasa.ready if rasa else None, engine))
     app.router.add_get("/metrics", metrics_endpoint(metrics))
 
-    async def close_nlu(_: web.Application) -> None:
-        if rasa is not None:
-            await rasa.close()
-
-    app.on_cleanup.append(close_nlu)
-
-    async def watch_streams(_: web.Application):
-        # Wakes this replica's WebSocket streams for replies written by other replicas.
-        watcher = asyncio.create_task(conversation_log.watch(config.directline.stream_poll_seconds))
-        yield
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
-
-    app.cleanup_ctx.append(watch_streams)
-    if engine is not None:
-
-        async def close_database(_: web.Application) -> None:
-            engine.dispose()
-
-        app.on_cleanup.append(close_database)
+    manage_lifecycle(app, rasa, conversation_log, engine, config.directline.stream_poll_seconds)
     return app
