@@ -12,7 +12,7 @@ import logging
 from datetime import timedelta
 
 from aiohttp import web
-from botbuilder.core import ConversationState, Storage, TurnContext
+from botbuilder.core import Storage, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -29,6 +29,7 @@ from bot.observability import livez, metrics_endpoint, readyz, request_context
 from bot.pseudonym import Pseudonymiser
 from bot.ratelimit import MemoryCounter, RateLimiter, SqlCounter
 from bot.staff.web import setup_staff
+from bot.state import JsonConversationState
 from bot.storage.database import create_database_engine
 from bot.storage.records import SqlRecordStore
 from bot.storage.state import SqlStorage
@@ -175,7 +176,7 @@ def create_app(
         engine, on_saved=lambda kind: metrics.records.labels(kind).inc()
     )
     router = build_router(config, content, nlu_client, record_sink)
-    conversation_state = ConversationState(storage or SqlStorage(engine))
+    conversation_state = JsonConversationState(storage or SqlStorage(engine))
     bot = AssistantBot(
         router, conversation_state, Pseudonymiser(config.privacy.pseudonym_secret), metrics
     )

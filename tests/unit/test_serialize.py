@@ -46,3 +46,13 @@ def test_incoming_activity_keeps_entity_fields_msrest_drops():
     # msrest loses an entity's own fields (the locale here); the transcript keeps them.
     assert fast["entities"] == [{"type": "clientInfo", "locale": "fi-FI"}]
     assert slow["entities"] == [{"type": "clientInfo"}]
+
+
+def test_state_change_check_sees_every_change_to_plain_json_state():
+    from bot.state import JsonCachedBotState
+
+    state = {"ConversationData": {"language": "fi", "offered": {"a": {"intent": "x"}}}}
+    cached = JsonCachedBotState(state)
+    assert not cached.is_changed
+    state["ConversationData"]["offered"]["a"]["intent"] = "y"
+    assert cached.is_changed
