@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from aiohttp import web
 from botbuilder.core import Storage, TurnContext
@@ -52,9 +53,13 @@ STORAGE_RETRY_AFTER_SECONDS = 5
 
 
 def build_router(
-    config: AppConfig, content: ContentStore, nlu: NluClient, records: RecordSink
+    config: AppConfig,
+    content: ContentStore,
+    nlu: NluClient,
+    records: RecordSink,
+    clock: Callable[[], datetime] | None = None,
 ) -> Router:
-    """The channel-independent turn logic, from config."""
+    """The channel-independent turn logic, from config (`clock`: tests fix the time)."""
     language = LanguagePolicy(
         detector=create_detector(config.language.detector),
         default=config.language.default,
@@ -78,6 +83,7 @@ def build_router(
             contact_days=config.retention.contact_days,
         ),
         max_comment_chars=config.feedback.max_comment_chars,
+        clock=clock,
     )
 
 

@@ -72,14 +72,14 @@ class Router:
         records: RecordSink,
         feedback: FeedbackSettings | None = None,
         max_comment_chars: int = 500,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._content = content
         self._nlu = nlu
         self._language = language
         self._threshold = confidence_threshold
         self._max_chars = max_message_chars
-        self._clock = clock
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._replies = ReplyFactory(content)
         self._quality = QualityDialog(content, self._replies, records, max_comment_chars)
         self._feedback = FeedbackDialog(
@@ -181,28 +181,10 @@ class Router:
                 text, "nlu_unavailable", None, message, state, language, now
             )
             return [self._fallback.nlu_unavailable(language)]
-        replies = self._dispatch(parse, text, state, language, explicit=explicit, now=now)
-        unanswered = self._unanswered_reason(parse, explicit)
+        replies, unanswered = self._dispatch(parse, text, state, language, explicit, now)
         if unanswered:
             await self._quality.unanswered(text, unanswered, parse, message, state, language, now)
         return replies
-
-    def _unanswered_reason(self, parse: Parse, explicit: bool) -> str | None:
-        """Why a question went unanswered, mirroring the fallback branches of `_dispatch`."""
-        if explicit and not self._is_question(parse):
-            return None
-        if parse.intent in ("plain_language", "change_language"):
-            return None
-        if parse.confidence < self._threshold:
-            return "not_sure"
-        if parse.intent == "out_of_scope":
-            return "out_of_scope"
-        if (
-            parse.intent not in self._content.topics
-            and parse.intent not in self._content.conversation
-        ):
-            return "not_sure"
-        return None
 
     def _dispatch(
         self,
@@ -212,34 +194,35 @@ class Router:
         language: str,
         explicit: bool,
         now: datetime,
-    ) -> list[Reply]:
+    ) -> tuple[list[Reply], str | None]:
+        """The replies, and why the question went unanswered when it did (for staff review)."""
         intent = parse.intent
         if explicit and not self._is_question(parse):
             # A language request with nothing else to answer: confirm and repeat.
             switched = "plain_language" if state.language == "fi-x-selko" else "change_language"
-            return self._smalltalk.switch_language(switched, state, language)
+            return self._smalltalk.switch_language(switched, state, language), None
         if intent == "plain_language":
             if language in ("sv", "en"):
                 # "jag förstår inte": offer plain Finnish and the languages, don't force it.
-                return self._smalltalk.choose_language_menu(language, intent)
-            return self._smalltalk.switch_language(intent, state, "fi-x-selko")
+                return self._smalltalk.choose_language_menu(language, intent), None
+            return self._smalltalk.switch_language(intent, state, "fi-x-selko"), None
         if intent == "change_language":
             target = self._language.guess(text)
             if target and target != language:
-                return self._smalltalk.switch_language(intent, state, target)
-            return self._smalltalk.choose_language_menu(language, intent)
+                return self._smalltalk.switch_language(intent, state, target), None
+            return self._smalltalk.choose_language_menu(language, intent), None
         if parse.confidence < self._threshold:
-            return [self._fallback.not_sure(parse, language)]
+            return [self._fallback.not_sure(parse, language)], "not_sure"
         if intent == "out_of_scope":
-            return [self._fallback.out_of_scope(language)]
+            return [self._fallback.out_of_scope(language)], "out_of_scope"
         if intent in self._content.topics:
-            return [self._answers.begin(intent, state, language, text)]
+            return [self._answers.begin(intent, state, language, text)], None
         if intent == "give_feedback":
-            return self._feedback.start(state, language, now)
+            return self._feedback.start(state, language, now), None
         if intent in self._content.conversation:
-            return self._smalltalk.reply(intent, state, language)
+            return self._smalltalk.reply(intent, state, language), None
         logger.warning("NLU returned an intent without content: %s", intent)
-        return [self._fallback.not_sure(parse, language)]
+        return [self._fallback.not_sure(parse, language)], "not_sure"
 
     def _is_question(self, parse: Parse) -> bool:
         """A topic or out-of-scope question, as opposed to small talk about the language."""

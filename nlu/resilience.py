@@ -56,9 +56,6 @@ class CircuitBreaker:
         self._failures = 0
         return parse
 
-    def __getattr__(self, name: str):
-        return getattr(self._inner, name)
-
 
 def cache_key(text: str) -> str:
     return " ".join(text.casefold().split())
@@ -94,6 +91,3 @@ class ParseCache:
         if len(self._entries) > self._max:
             self._entries.popitem(last=False)
         return parse
-
-    def __getattr__(self, name: str):
-        return getattr(self._inner, name)

@@ -48,10 +48,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def router(config, content, nlu, records, clock):
-    router = build_router(config, content, nlu, records)
-    router._clock = clock  # noqa: SLF001 - the only way in for a fixed time
-    router._feedback  # noqa: B018 - built; the dialog reads the time from the router
-    return router
+    return build_router(config, content, nlu, records, clock=clock)
 
 
 async def say(router, state, text="", payload=None, channel="directline", locale=None):
