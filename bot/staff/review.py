@@ -322,11 +322,6 @@ class Review:
             ratings = session.execute(
                 select(AnswerRatingRecord.topic, AnswerRatingRecord.helpful)
             ).all()
-            unanswered = session.scalars(
-                select(UnansweredQuestionRecord.text).where(
-                    UnansweredQuestionRecord.handled.is_(False)
-                )
-            ).all()
         per_week: dict[str, Counter] = defaultdict(Counter)
         for requested, code, _language, _channel in feedback:
             moment = requested if requested.tzinfo else requested.replace(tzinfo=UTC)
@@ -340,7 +335,7 @@ class Review:
             "ratings": dict(sorted(helpful.items())),
             "languages": Counter(row[2] for row in feedback),
             "channels": Counter(row[3] for row in feedback),
-            "top_unanswered": [g for g in group_questions(unanswered)[:10]],
+            "top_unanswered": self.unanswered_groups()[:10],
         }
 
     # -- unanswered questions --------------------------------------------------------------
@@ -412,13 +407,3 @@ def merge_similar(groups: list[dict]) -> list[dict]:
         for counter in ("languages", "reasons", "guesses"):
             home[counter] += group[counter]
     return merged
-
-
-def group_questions(texts: list[str]) -> list[dict]:
-    groups: dict[str, dict] = {}
-    for text in texts:
-        key = question_key(text)
-        group = groups.setdefault(key, new_group(key))
-        group["texts"].append(text)
-        group["ids"].append(0)
-    return sorted(merge_similar(list(groups.values())), key=lambda g: len(g["ids"]), reverse=True)

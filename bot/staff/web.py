@@ -103,6 +103,9 @@ class StaffApp:
             self.cookie(response, request, LANG_COOKIE, language)
         return response
 
+    def not_found(self, request: web.Request) -> web.Response:
+        return self.render(request, "message.html", status=404, message="not_found")
+
     async def audit(self, request: web.Request, action: str, target: str = "", detail: str = ""):
         actor = request[SIGNED_IN].username if SIGNED_IN in request else "-"
         await asyncio.to_thread(self.accounts.audit, actor, action, target, detail or None)
@@ -200,7 +203,7 @@ class StaffApp:
         reference = request.match_info["reference"]
         row = await asyncio.to_thread(self.review.feedback, reference)
         if row is None:
-            return self.render(request, "message.html", status=404, message="not_found")
+            return self.not_found(request)
         await self.audit(request, "view", reference)
         return self.render(
             request, "feedback_detail.html", row=row, phases=PHASES, saved="saved" in request.query
@@ -216,7 +219,7 @@ class StaffApp:
         actor = request[SIGNED_IN].username
         changed = await asyncio.to_thread(self.review.change_phase, reference, phase, note, actor)
         if not changed:
-            return self.render(request, "message.html", status=404, message="not_found")
+            return self.not_found(request)
         await self.audit(request, "status", reference, phase)
         raise web.HTTPFound(f"/staff/feedback/{reference}?saved=1")
 
@@ -224,7 +227,7 @@ class StaffApp:
         reference = request.match_info["reference"]
         row = await asyncio.to_thread(self.review.feedback, reference)
         if row is None:
-            return self.render(request, "message.html", status=404, message="not_found")
+            return self.not_found(request)
         await self.audit(request, "export_open311", reference)
         body = json.dumps(self.review.open311(row), ensure_ascii=False, indent=2)
         return download(body, "application/json", reference)
@@ -308,7 +311,7 @@ class StaffApp:
         try:
             await asyncio.to_thread(self.accounts.set_active, username, active)
         except AccountError:
-            return self.render(request, "message.html", status=404, message="not_found")
+            return self.not_found(request)
         await self.audit(request, "user_active" if active else "user_disabled", username)
         raise web.HTTPFound("/staff/users")
 
