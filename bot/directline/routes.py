@@ -122,16 +122,6 @@ class DirectLineService:
                 headers={"Retry-After": refused.headers["Retry-After"]},
             )
 
-    async def _conversation(self, conversation_id: str) -> str:
-        """The conversation a verified token opens.
-
-        If its log has expired (or was in a store that is gone) the dialog state
-        may still be there: the token proves the client's right to the id, so the
-        conversation resumes with a new, empty log.
-        """
-        await self.store.ensure(conversation_id)
-        return conversation_id
-
     def _conversation_body(
         self, request: web.Request, conversation_id: str, status: int = 201
     ) -> web.Response:
@@ -203,9 +193,11 @@ class DirectLineService:
         await self._limited(request, new=token is None)
         if token is not None:
             conversation_id = self._claims_for(request).conversation_id
-            if await self.store.length(conversation_id):
+            length = await self.store.length(conversation_id)
+            if length:
                 return self._conversation_body(request, conversation_id, status=200)
-            await self.store.ensure(conversation_id)
+            if length is None:
+                await self.store.create(conversation_id)
         else:
             conversation_id = await self.store.create()
         locale = request.query.get("locale")
@@ -216,7 +208,9 @@ class DirectLineService:
         """GET /v3/directline/conversations/{id}: resume with a new token."""
         conversation_id = request.match_info["conversation_id"]
         self._claims_for(request, conversation_id)
-        await self._conversation(conversation_id)
+        # The log may have expired while the dialog state has not: the token proves the
+        # right to the id, so the conversation resumes with a new, empty log.
+        await self.store.ensure(conversation_id)
         return self._conversation_body(request, conversation_id, status=200)
 
     async def get_activities(self, request: web.Request) -> web.Response:
@@ -224,7 +218,7 @@ class DirectLineService:
         conversation_id = request.match_info["conversation_id"]
         self._claims_for(request, conversation_id)
         watermark = _watermark(request)
-        await self._conversation(conversation_id)
+        # Reading needs no existence check: a conversation with no log reads as empty.
         activities, next_watermark = await self.store.since(conversation_id, watermark)
         return web.json_response({"activities": activities, "watermark": str(next_watermark)})
 
@@ -239,7 +233,6 @@ class DirectLineService:
         self._claims_for(request, conversation_id, token=request.query.get("t"))
         await self._limited(request)
         watermark = _watermark(request)
-        await self._conversation(conversation_id)
         socket = web.WebSocketResponse(heartbeat=self.keepalive_seconds)
         await socket.prepare(request)
         self._sockets.add(socket)
