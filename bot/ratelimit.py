@@ -11,7 +11,6 @@ failure is logged.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -22,8 +21,10 @@ from sqlalchemy import Engine, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.database import require_tables, session_factory
+from bot.storage.database import require_tables, run_blocking
 from bot.storage.models import RateLimitRecord
+
+COUNTS = RateLimitRecord.__table__
 
 logger = logging.getLogger(__name__)
 
@@ -59,36 +60,34 @@ class SqlCounter:
 
     def __init__(self, engine: Engine) -> None:
         require_tables(engine, RateLimitRecord.__tablename__)
-        self._sessions = session_factory(engine)
+        self._engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     async def increment(self, keys: list[str], window: int) -> list[int]:
-        return await asyncio.to_thread(self._increment, keys, window)
+        return await run_blocking(self._engine, self._increment, keys, window)
 
     def _increment(self, keys: list[str], window: int) -> list[int]:
         counts = []
-        with self._sessions.begin() as session:
+        with self._engine.begin() as connection:
             for key in keys:
                 statement = (
-                    self._insert(RateLimitRecord)
+                    self._insert(COUNTS)
                     .values(key=key, window_start=window, count=1)
                     .on_conflict_do_update(
                         index_elements=["key", "window_start"],
-                        set_={"count": RateLimitRecord.count + 1},
+                        set_={"count": COUNTS.c.count + 1},
                     )
-                    .returning(RateLimitRecord.count)
+                    .returning(COUNTS.c.count)
                 )
-                counts.append(session.execute(statement).scalar_one())
+                counts.append(connection.execute(statement).scalar_one())
         return counts
 
     async def prune(self, before_window: int) -> None:
-        await asyncio.to_thread(self._prune, before_window)
+        await run_blocking(self._engine, self._prune, before_window)
 
     def _prune(self, before_window: int) -> None:
-        with self._sessions.begin() as session:
-            session.execute(
-                delete(RateLimitRecord).where(RateLimitRecord.window_start < before_window)
-            )
+        with self._engine.begin() as connection:
+            connection.execute(delete(COUNTS).where(COUNTS.c.window_start < before_window))
 
 
 class RateLimiter:

@@ -15,6 +15,7 @@ from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference, ResourceResponse
 
 from bot.serialize import to_json
+from bot.state import SAVE_AFTER
 
 _REPLIES = "directline.replies"
 
@@ -24,11 +25,20 @@ class DirectLineAdapter(BotAdapter):
         super().__init__(on_turn_error)
 
     async def process(
-        self, activity: Activity, logic: Callable[[TurnContext], Awaitable]
+        self,
+        activity: Activity,
+        logic: Callable[[TurnContext], Awaitable],
+        save_after: Awaitable | None = None,
     ) -> list[dict[str, Any]]:
-        """Run one turn; return the replies (serialised activities) in the order sent."""
+        """Run one turn; return the replies (serialised activities) in the order sent.
+
+        `save_after`: conversation state is written only after it succeeded
+        (bot/state.py).
+        """
         context = TurnContext(self, activity)
         context.turn_state[_REPLIES] = []
+        if save_after is not None:
+            context.turn_state[SAVE_AFTER] = save_after
         await self.run_pipeline(context, logic)
         return context.turn_state[_REPLIES]
 

@@ -305,12 +305,21 @@ class DirectLineService:
         activity.recipient = BOT_ACCOUNT
         activity.service_url = _service_url(request)
         activity.timestamp = datetime.now(UTC)
-        [activity_id] = await self.store.append(conversation_id, [to_json(activity)])
-        activity.id = activity_id
-        if activity.type in ("message", "conversationUpdate"):
-            replies = await self.adapter.process(activity, self.bot.on_turn)
-            if replies:
-                await self.store.append(conversation_id, replies)
+        # The user's activity is logged while the turn runs (the NLU call takes
+        # most of a turn); the state is saved only after it is logged, and the
+        # replies are appended after it, naming it in replyToId.
+        logged = asyncio.ensure_future(self.store.append(conversation_id, [to_json(activity)]))
+        replies = []
+        try:
+            if activity.type in ("message", "conversationUpdate"):
+                replies = await self.adapter.process(activity, self.bot.on_turn, save_after=logged)
+        finally:
+            [activity_id] = await logged
+        if replies:
+            for reply in replies:
+                if activity.type == "message" and "replyToId" not in reply:
+                    reply["replyToId"] = activity_id
+            await self.store.append(conversation_id, replies)
         return activity_id
 
     async def _welcome(

@@ -30,13 +30,15 @@ from typing import Any
 from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.database import require_tables, session_factory
+from bot.storage.database import require_tables, run_blocking, session_factory
 from bot.storage.models import DirectLineActivityRecord, DirectLineConversationRecord
 
 logger = logging.getLogger(__name__)
 
 Activity = dict[str, Any]
 APPEND_ATTEMPTS = 5
+CONVERSATIONS = DirectLineConversationRecord.__table__
+ACTIVITIES = DirectLineActivityRecord.__table__
 
 
 def new_conversation_id() -> str:
@@ -160,21 +162,23 @@ class SqlConversationLog(ConversationLog):
             DirectLineConversationRecord.__tablename__,
             DirectLineActivityRecord.__tablename__,
         )
-        self._sessions = session_factory(engine)
+        self._engine = engine
         self._ttl = timedelta(seconds=ttl_seconds)
         self._seen: dict[str, int] = {}
 
+    # Plain statements on connections (no ORM unit of work): these run on every turn.
+
     async def create(self, conversation_id: str | None = None) -> str:
         conversation_id = conversation_id or new_conversation_id()
-        await asyncio.to_thread(self._create, conversation_id)
+        await run_blocking(self._engine, self._create, conversation_id)
         return conversation_id
 
     def _create(self, conversation_id: str) -> None:
         now = datetime.now(UTC)
         try:
-            with self._sessions.begin() as session:
-                session.add(
-                    DirectLineConversationRecord(
+            with self._engine.begin() as connection:
+                connection.execute(
+                    insert(CONVERSATIONS).values(
                         id=conversation_id, created_at=now, last_used_at=now
                     )
                 )
@@ -182,21 +186,19 @@ class SqlConversationLog(ConversationLog):
             pass  # created by another request or process a moment ago: the same result
 
     async def length(self, conversation_id: str) -> int | None:
-        return await asyncio.to_thread(self._length, conversation_id)
+        return await run_blocking(self._engine, self._length, conversation_id, reads=True)
 
     def _length(self, conversation_id: str) -> int | None:
-        with self._sessions() as session:
-            used = session.scalar(
-                select(DirectLineConversationRecord.last_used_at).where(
-                    DirectLineConversationRecord.id == conversation_id
-                )
+        with self._engine.connect() as connection:
+            used = connection.scalar(
+                select(CONVERSATIONS.c.last_used_at).where(CONVERSATIONS.c.id == conversation_id)
             )
             if used is None or _aware(used) < datetime.now(UTC) - self._ttl:
                 return None
-            return session.scalar(_count(conversation_id))
+            return connection.scalar(_count(conversation_id))
 
     async def append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
-        ids = await asyncio.to_thread(self._append, conversation_id, activities)
+        ids = await run_blocking(self._engine, self._append, conversation_id, activities)
         self._notify(conversation_id)
         return ids
 
@@ -209,19 +211,19 @@ class SqlConversationLog(ConversationLog):
         for attempt in range(APPEND_ATTEMPTS):
             now = datetime.now(UTC)
             try:
-                with self._sessions.begin() as session:
-                    touched = session.execute(
-                        update(DirectLineConversationRecord)
-                        .where(DirectLineConversationRecord.id == conversation_id)
+                with self._engine.begin() as connection:
+                    touched = connection.execute(
+                        update(CONVERSATIONS)
+                        .where(CONVERSATIONS.c.id == conversation_id)
                         .values(last_used_at=now)
                     ).rowcount
                     if not touched:
-                        session.execute(
-                            insert(DirectLineConversationRecord).values(
+                        connection.execute(
+                            insert(CONVERSATIONS).values(
                                 id=conversation_id, created_at=now, last_used_at=now
                             )
                         )
-                    start = session.scalar(_count(conversation_id)) or 0
+                    start = connection.scalar(_count(conversation_id)) or 0
                     ids, rows = [], []
                     for offset, activity in enumerate(activities):
                         activity["id"] = activity_id(conversation_id, start + offset)
@@ -234,7 +236,7 @@ class SqlConversationLog(ConversationLog):
                                 "created_at": now,
                             }
                         )
-                    session.execute(insert(DirectLineActivityRecord), rows)
+                    connection.execute(insert(ACTIVITIES), rows)
                 return ids
             except IntegrityError:
                 if attempt == APPEND_ATTEMPTS - 1:
@@ -242,21 +244,21 @@ class SqlConversationLog(ConversationLog):
         raise AssertionError("unreachable")
 
     async def since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
-        return await asyncio.to_thread(self._since, conversation_id, watermark)
+        return await run_blocking(self._engine, self._since, conversation_id, watermark, reads=True)
 
     def _since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
-        with self._sessions() as session:
-            total = session.scalar(_count(conversation_id)) or 0
+        with self._engine.connect() as connection:
+            total = connection.scalar(_count(conversation_id)) or 0
             if watermark > total:
                 watermark = 0
-            rows = session.scalars(
-                select(DirectLineActivityRecord.data)
+            rows = connection.scalars(
+                select(ACTIVITIES.c.data)
                 .where(
-                    DirectLineActivityRecord.conversation_id == conversation_id,
-                    DirectLineActivityRecord.seq >= watermark,
-                    DirectLineActivityRecord.seq < total,
+                    ACTIVITIES.c.conversation_id == conversation_id,
+                    ACTIVITIES.c.seq >= watermark,
+                    ACTIVITIES.c.seq < total,
                 )
-                .order_by(DirectLineActivityRecord.seq)
+                .order_by(ACTIVITIES.c.seq)
             ).all()
         return [json.loads(row) for row in rows], total
 
@@ -267,7 +269,7 @@ class SqlConversationLog(ConversationLog):
             if not watched:
                 continue
             try:
-                counts = await asyncio.to_thread(self._counts, watched)
+                counts = await run_blocking(self._engine, self._counts, watched, reads=True)
             except Exception as error:  # noqa: BLE001 - keep watching through a database blip
                 logger.warning("stream watcher: %s", type(error).__name__)
                 continue
@@ -279,17 +281,17 @@ class SqlConversationLog(ConversationLog):
                 self._seen.pop(gone, None)
 
     def _counts(self, conversation_ids: list[str]) -> dict[str, int]:
-        with self._sessions() as session:
-            rows = session.execute(
-                select(DirectLineActivityRecord.conversation_id, func.count())
-                .where(DirectLineActivityRecord.conversation_id.in_(conversation_ids))
-                .group_by(DirectLineActivityRecord.conversation_id)
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(ACTIVITIES.c.conversation_id, func.count())
+                .where(ACTIVITIES.c.conversation_id.in_(conversation_ids))
+                .group_by(ACTIVITIES.c.conversation_id)
             ).all()
         return {conversation_id: count for conversation_id, count in rows}
 
 
 def _count(conversation_id: str):
-    return select(func.count()).where(DirectLineActivityRecord.conversation_id == conversation_id)
+    return select(func.count()).where(ACTIVITIES.c.conversation_id == conversation_id)
 
 
 def _aware(moment: datetime) -> datetime:

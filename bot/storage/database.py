@@ -6,7 +6,14 @@ The schema is created and changed only by migrations (`python -m bot.storage.mig
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+import functools
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -59,6 +66,33 @@ def create_database_engine(url: str) -> Engine:
 
         return engine
     return create_engine(resolved, pool_pre_ping=True, hide_parameters=True)
+
+
+T = TypeVar("T")
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
+
+
+async def run_blocking(
+    engine: Engine, call: Callable[..., T], *args: Any, reads: bool = False
+) -> T:
+    """Run a blocking database call off the event loop.
+
+    SQLite has one writer at a time, and its busy handler makes a waiting writer
+    sleep (1, 2, 5, 10 ms...): with turns running concurrently that sleeping cost
+    more than the writes themselves. So a process's SQLite writes queue in one
+    thread of their own, in order, and never meet the busy handler (it is still
+    there for a second process on the same file). Calls that only read (`reads`)
+    run in the default thread pool: in WAL mode they never wait for the writer.
+    PostgreSQL calls all run in the default thread pool, in parallel.
+    """
+    loop = asyncio.get_running_loop()
+    bound = functools.partial(contextvars.copy_context().run, call, *args)
+    if reads or engine.dialect.name != "sqlite":
+        return await loop.run_in_executor(None, bound)
+    writer = _SQLITE_WRITERS.get(engine)
+    if writer is None:
+        writer = _SQLITE_WRITERS[engine] = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+    return await loop.run_in_executor(writer, bound)
 
 
 def session_factory(engine: Engine) -> sessionmaker:

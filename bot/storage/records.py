@@ -9,7 +9,6 @@ which the dialogs turn into a plain message and a retry.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.storage.database import require_tables, session_factory
+from bot.storage.database import require_tables, run_blocking, session_factory
 from bot.storage.models import (
     AnswerRatingRecord,
     FeedbackContact,
@@ -52,12 +51,13 @@ class SqlRecordStore:
             AnswerRatingRecord.__tablename__,
             UnansweredQuestionRecord.__tablename__,
         )
+        self._engine = engine
         self._sessions = session_factory(engine)
         self._on_saved = on_saved or (lambda kind: None)
 
     async def save(self, record: Record) -> None:
         try:
-            await asyncio.to_thread(self._save, record)
+            await run_blocking(self._engine, self._save, record)
         except IntegrityError:
             # A concurrent save of the same key won the race: the record is stored once.
             return

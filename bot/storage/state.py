@@ -7,26 +7,26 @@ e-tag; a write that carries an older e-tag than the stored one is refused
 never silently overwrite a newer one. Values are JSON: the bot keeps its state
 as plain dicts (dialogs/state.py).
 
-SQLAlchemy runs synchronously in a worker thread: the calls are short and this
-keeps one code path for SQLite and PostgreSQL.
+SQLAlchemy runs synchronously off the event loop (`run_blocking`): the calls are
+short and this keeps one code path for SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 from botbuilder.core import Storage
-from sqlalchemy import Engine, delete, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.database import require_tables, session_factory
+from bot.storage.database import require_tables, run_blocking
 from bot.storage.models import BotStateRecord
 
 E_TAG = "e_tag"
+STATE = BotStateRecord.__table__
 
 
 class StateConflict(KeyError):
@@ -37,64 +37,71 @@ class SqlStorage(Storage):
     def __init__(self, engine: Engine) -> None:
         super().__init__()
         require_tables(engine, BotStateRecord.__tablename__)
-        self._sessions = session_factory(engine)
+        self._engine = engine
 
     async def read(self, keys: list[str]) -> dict[str, Any]:
         if not keys:
             return {}
-        return await asyncio.to_thread(self._read, list(keys))
+        return await run_blocking(self._engine, self._read, list(keys), reads=True)
 
     async def write(self, changes: dict[str, Any]) -> None:
         if changes is None:
             raise ValueError("changes are required when writing")
         if changes:
-            await asyncio.to_thread(self._write, dict(changes))
+            await run_blocking(self._engine, self._write, dict(changes))
 
     async def delete(self, keys: list[str]) -> None:
         if keys:
-            await asyncio.to_thread(self._delete, list(keys))
+            await run_blocking(self._engine, self._delete, list(keys))
+
+    # Plain statements on a connection, not the ORM's unit of work: these run
+    # twice in every turn, and the ORM's bookkeeping cost more than the SQL.
 
     def _read(self, keys: list[str]) -> dict[str, Any]:
-        with self._sessions() as session:
-            rows = session.scalars(select(BotStateRecord).where(BotStateRecord.key.in_(keys)))
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(STATE.c.key, STATE.c.data, STATE.c.e_tag).where(STATE.c.key.in_(keys))
+            )
             result = {}
-            for row in rows:
-                value = json.loads(row.data)
+            for key, data, e_tag in rows:
+                value = json.loads(data)
                 if isinstance(value, dict):
-                    value[E_TAG] = row.e_tag
-                result[row.key] = value
+                    value[E_TAG] = e_tag
+                result[key] = value
             return result
 
     def _write(self, changes: dict[str, Any]) -> None:
-        with self._sessions.begin() as session:
+        with self._engine.begin() as connection:
             for key, value in changes.items():
                 if not isinstance(value, dict):
                     raise TypeError("SqlStorage stores plain dicts (JSON) only")
                 expected = value.get(E_TAG)
                 data = json.dumps({k: v for k, v in value.items() if k != E_TAG})
-                self._write_one(session, key, data, expected)
+                self._write_one(connection, key, data, expected)
 
-    def _write_one(self, session, key: str, data: str, expected: str | None) -> None:
+    def _write_one(self, connection: Connection, key: str, data: str, expected: str | None):
         now = datetime.now(UTC)
         new_tag = uuid.uuid4().hex
-        condition = BotStateRecord.key == key
+        condition = STATE.c.key == key
         if expected not in (None, "*"):
-            condition = condition & (BotStateRecord.e_tag == expected)
-        updated = session.execute(
-            update(BotStateRecord).where(condition).values(data=data, e_tag=new_tag, updated_at=now)
+            condition = condition & (STATE.c.e_tag == expected)
+        updated = connection.execute(
+            update(STATE).where(condition).values(data=data, e_tag=new_tag, updated_at=now)
         ).rowcount
         if updated:
             return
-        exists = session.scalar(select(BotStateRecord.key).where(BotStateRecord.key == key))
+        exists = connection.scalar(select(STATE.c.key).where(STATE.c.key == key))
         if exists is not None:
             raise StateConflict(f"e-tag conflict writing state {key!r}")
         try:
-            with session.begin_nested():
-                session.add(BotStateRecord(key=key, data=data, e_tag=new_tag, updated_at=now))
+            with connection.begin_nested():
+                connection.execute(
+                    insert(STATE).values(key=key, data=data, e_tag=new_tag, updated_at=now)
+                )
         except IntegrityError as error:
             # Another process created the item between our update and insert.
             raise StateConflict(f"concurrent creation of state {key!r}") from error
 
     def _delete(self, keys: list[str]) -> None:
-        with self._sessions.begin() as session:
-            session.execute(delete(BotStateRecord).where(BotStateRecord.key.in_(keys)))
+        with self._engine.begin() as connection:
+            connection.execute(delete(STATE).where(STATE.c.key.in_(keys)))

@@ -6,13 +6,18 @@ storage has its own tests in test_state_storage.py).
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import json
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from botbuilder.core import MemoryStorage
+from sqlalchemy.exc import OperationalError
 
+from bot.directline.store import MemoryConversationLog
 from bot.directline.tokens import TokenIssuer
-from tests.unit.doubles import ScriptedNlu, app_with_doubles
+from tests.unit.doubles import MemoryRecords, ScriptedNlu, app_with_doubles
 
 BASE = "/v3/directline"
 
@@ -345,3 +350,50 @@ async def test_rate_limits_answer_429_with_retry_after():
         assert created == [201, 201, 429]  # the first start() counted too
         metrics = await (await client.get("/metrics")).text()
         assert 'kasko_rate_limited_total{scope="conversation"} 2.0' in metrics
+
+
+class LogThatFailsOnce(MemoryConversationLog):
+    """A conversation log whose next append fails after a moment, as a database
+    going away while the turn is already running."""
+
+    fail_next = False
+
+    async def append(self, conversation_id, activities):
+        if self.fail_next:
+            self.fail_next = False
+            await asyncio.sleep(0.01)
+            raise OperationalError("INSERT", {}, Exception("database is gone"))
+        return await super().append(conversation_id, activities)
+
+
+class CopyingMemoryStorage(MemoryStorage):
+    """botbuilder's MemoryStorage hands out its own objects; a database hands out copies."""
+
+    async def read(self, keys):
+        return copy.deepcopy(await super().read(keys))
+
+
+async def test_state_is_not_saved_when_the_users_activity_could_not_be_logged(config):
+    """The user's activity is logged while the turn runs; the state waits for it."""
+    from bot.app import create_app
+
+    nlu = ScriptedNlu()
+    nlu.add("how do I join the youth council?", "youth_council")
+    storage = CopyingMemoryStorage()
+    log = LogThatFailsOnce(max_conversations=10, ttl_seconds=3600)
+    app = create_app(config, nlu=nlu, storage=storage, records=MemoryRecords(), conversations=log)
+    async with TestClient(TestServer(app)) as test_client:
+        conversation_id, headers = await start(test_client)
+        question = {"type": "message", "text": "how do I join the youth council?"}
+        before, welcome = copy.deepcopy(storage.memory), len(log._logs[conversation_id])
+        log.fail_next = True
+        assert await post(test_client, conversation_id, headers, question) == 503
+        assert storage.memory == before  # not one step ahead of the log
+        assert len(log._logs[conversation_id]) == welcome  # no reply to a message not logged
+        # The client's retry: logged, answered, and the state moves on.
+        assert await post(test_client, conversation_id, headers, question) == 200
+        assert storage.memory != before
+        user, reply = log._logs[conversation_id][welcome : welcome + 2]
+        assert user["text"] == question["text"]
+        assert reply["replyToId"] == user["id"]
+        assert reply["channelData"]["topic"] == "youth_council"
