@@ -10,7 +10,9 @@ for the bare baseline:
   concurrent callers, with the error count;
 - a repeated question (served from the parse cache) beside bare parse;
 - bot memory (RSS) at rest and after the load, cold start to the first answer,
-  and NLU training time.
+  and NLU training time;
+- a do-nothing relay to Rasa (bench/relay.py), beside bare parse: the cost of
+  the extra HTTP hop alone, the floor under any bot's turn latency.
 
 The machines are noisy, so nothing is compared with figures from another run:
 each ratio's two sides are measured minutes apart on the same machine. The
@@ -135,6 +137,14 @@ class Bench:
                 raise RuntimeError(f"turn HTTP {response.status}")
         return time.perf_counter() - started
 
+    async def relayed(self, relay: str, text: str) -> float:
+        started = time.perf_counter()
+        async with self.session.post(relay, json={"text": text}) as response:
+            await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"relay HTTP {response.status}")
+        return time.perf_counter() - started
+
     async def teams_turn(self, service_url: str, conversation_id: str, text: str) -> float:
         activity = {
             "type": "message",
@@ -211,6 +221,29 @@ def start_bot(
             [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=output, stderr=output
         )
     return process, f"http://127.0.0.1:{port}"
+
+
+def start_relay(rasa: service.RasaServer, log: Path) -> tuple[subprocess.Popen, str]:
+    port = service.free_port()
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bench.relay", rasa.url, rasa.token, str(port)],
+            cwd=ROOT,
+            stdout=output,
+            stderr=output,
+        )
+    return process, f"http://127.0.0.1:{port}/"
+
+
+async def wait_for(session: aiohttp.ClientSession, url: str, process: subprocess.Popen) -> None:
+    while process.poll() is None:
+        try:
+            async with session.post(url, json={"text": "hei"}) as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            await asyncio.sleep(0.05)
+    raise RuntimeError("the relay exited; see its log")
 
 
 async def first_answer(session: aiohttp.ClientSession, url: str, process: subprocess.Popen) -> None:
@@ -293,6 +326,14 @@ async def run(args: argparse.Namespace) -> dict:
             fresh = [await bench.conversation() for _ in latency_texts]
             dl = await sequential(lambda t: bench.turn(fresh.pop(), t), latency_texts)
             bare_dl = await sequential(bench.parse, latency_texts)
+            relay_process, relay = start_relay(rasa, workdir / "relay.log")
+            try:
+                await wait_for(session, relay, relay_process)
+                relayed = await sequential(lambda t: bench.relayed(relay, t), latency_texts)
+                bare_relayed = await sequential(bench.parse, latency_texts)
+            finally:
+                relay_process.terminate()
+                relay_process.wait(timeout=30)
             teams = await sequential(
                 lambda t: bench.teams_turn(service_url, f"bench-teams-{hash(t)}", t), teams_texts
             )
@@ -354,6 +395,8 @@ async def run(args: argparse.Namespace) -> dict:
         {
             "direct line turn": dl,
             "bare parse (same messages)": bare_dl,
+            "relay (no work)": relayed,
+            "bare parse (relay messages)": bare_relayed,
             "/api/messages turn": teams,
             "bare parse (teams messages)": bare_teams,
             "cached repeat turn": cached,
@@ -372,10 +415,13 @@ async def run(args: argparse.Namespace) -> dict:
 def report(results: dict, args: argparse.Namespace) -> dict:
     dl, bare = results["direct line turn"], results["bare parse (same messages)"]
     teams, bare_teams = results["/api/messages turn"], results["bare parse (teams messages)"]
+    relayed, bare_relayed = results["relay (no work)"], results["bare parse (relay messages)"]
     cached, bare_repeated = results["cached repeat turn"], results["bare parse (repeated)"]
     ratios = {
         "turn p50 / parse p50": dl.p(50) / bare.p(50),
         "turn p95 / parse p95": dl.p(95) / bare.p(95),
+        "relay p50 / parse p50 (floor)": relayed.p(50) / bare_relayed.p(50),
+        "relay p95 / parse p95 (floor)": relayed.p(95) / bare_relayed.p(95),
         "api/messages p50 / parse p50": teams.p(50) / bare_teams.p(50),
         "api/messages p95 / parse p95": teams.p(95) / bare_teams.p(95),
         "throughput / bare": results["throughput bot turns/s"]
@@ -392,6 +438,8 @@ def report(results: dict, args: argparse.Namespace) -> dict:
     print("-" * 78)
     print(f"{'Direct Line turn':34} {dl.row()}   errors {dl.errors}")
     print(f"{'  bare Rasa parse, same messages':34} {bare.row()}")
+    print(f"{'relay to Rasa doing nothing else':34} {relayed.row()}   errors {relayed.errors}")
+    print(f"{'  bare Rasa parse, same messages':34} {bare_relayed.row()}")
     print(f"{'/api/messages turn':34} {teams.row()}   errors {teams.errors}")
     print(f"{'  bare Rasa parse, same messages':34} {bare_teams.row()}")
     print(

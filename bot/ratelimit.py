@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import Engine, delete
+from sqlalchemy import Engine, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -56,31 +56,36 @@ class MemoryCounter:
 
 
 class SqlCounter:
-    """One transaction per request: an upsert per key, returning the new count."""
+    """One transaction per request: an upsert per key, returning the new count.
+
+    The statement is built once: building it again for every request cost more
+    than running it.
+    """
 
     def __init__(self, engine: Engine) -> None:
         require_tables(engine, RateLimitRecord.__tablename__)
         self._engine = engine
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._upsert = (
+            dialect_insert(COUNTS)
+            .values(key=bindparam("key"), window_start=bindparam("window"), count=1)
+            .on_conflict_do_update(
+                index_elements=["key", "window_start"], set_={"count": COUNTS.c.count + 1}
+            )
+            .returning(COUNTS.c.count)
+        )
 
     async def increment(self, keys: list[str], window: int) -> list[int]:
         return await run_blocking(self._engine, self._increment, keys, window)
 
     def _increment(self, keys: list[str], window: int) -> list[int]:
-        counts = []
+        """Each key counts once per request, even when two limits share it."""
         with self._engine.begin() as connection:
-            for key in keys:
-                statement = (
-                    self._insert(COUNTS)
-                    .values(key=key, window_start=window, count=1)
-                    .on_conflict_do_update(
-                        index_elements=["key", "window_start"],
-                        set_={"count": COUNTS.c.count + 1},
-                    )
-                    .returning(COUNTS.c.count)
-                )
-                counts.append(connection.execute(statement).scalar_one())
-        return counts
+            counts = {
+                key: connection.execute(self._upsert, {"key": key, "window": window}).scalar_one()
+                for key in dict.fromkeys(keys)
+            }
+        return [counts[key] for key in keys]
 
     async def prune(self, before_window: int) -> None:
         await run_blocking(self._engine, self._prune, before_window)

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.database import require_tables, run_blocking, session_factory
@@ -39,6 +39,17 @@ Activity = dict[str, Any]
 APPEND_ATTEMPTS = 5
 CONVERSATIONS = DirectLineConversationRecord.__table__
 ACTIVITIES = DirectLineActivityRecord.__table__
+
+# The statements of every turn, built once (building them per call cost about
+# as much as running them).
+_TAKE_PLACES = (
+    update(CONVERSATIONS)
+    .where(CONVERSATIONS.c.id == bindparam("p_id"))
+    .values(last_used_at=bindparam("p_now"), length=CONVERSATIONS.c.length + bindparam("p_count"))
+    .returning(CONVERSATIONS.c.length)
+)
+_NEW_CONVERSATION = insert(CONVERSATIONS)
+_NEW_ACTIVITIES = insert(ACTIVITIES)
 
 
 def new_conversation_id() -> str:
@@ -190,12 +201,14 @@ class SqlConversationLog(ConversationLog):
 
     def _length(self, conversation_id: str) -> int | None:
         with self._engine.connect() as connection:
-            used = connection.scalar(
-                select(CONVERSATIONS.c.last_used_at).where(CONVERSATIONS.c.id == conversation_id)
-            )
-            if used is None or _aware(used) < datetime.now(UTC) - self._ttl:
-                return None
-            return connection.scalar(_count(conversation_id))
+            row = connection.execute(
+                select(CONVERSATIONS.c.last_used_at, CONVERSATIONS.c.length).where(
+                    CONVERSATIONS.c.id == conversation_id
+                )
+            ).first()
+        if row is None or _aware(row.last_used_at) < datetime.now(UTC) - self._ttl:
+            return None
+        return row.length
 
     async def append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
         ids = await run_blocking(self._engine, self._append, conversation_id, activities)
@@ -203,27 +216,34 @@ class SqlConversationLog(ConversationLog):
         return ids
 
     def _append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
-        """One transaction of plain statements (no ORM unit of work: this is on every turn).
+        """One transaction of two plain statements (no ORM unit of work: this is on every turn).
 
-        Creates the conversation row when it is missing (a token proved the right to
-        the id). Two processes appending at once: the loser retries with new seqs.
+        The conversation row's `length` is raised first, which returns where the new
+        activities go and, in PostgreSQL, locks the row until the commit, so two
+        processes appending to one conversation take turns. The row is created when
+        it is missing (a token proved the right to the id); two processes creating
+        it at once: the loser retries.
         """
+        count = len(activities)
         for attempt in range(APPEND_ATTEMPTS):
             now = datetime.now(UTC)
             try:
                 with self._engine.begin() as connection:
-                    touched = connection.execute(
-                        update(CONVERSATIONS)
-                        .where(CONVERSATIONS.c.id == conversation_id)
-                        .values(last_used_at=now)
-                    ).rowcount
-                    if not touched:
+                    end = connection.scalar(
+                        _TAKE_PLACES, {"p_id": conversation_id, "p_now": now, "p_count": count}
+                    )
+                    if end is None:
                         connection.execute(
-                            insert(CONVERSATIONS).values(
-                                id=conversation_id, created_at=now, last_used_at=now
-                            )
+                            _NEW_CONVERSATION,
+                            {
+                                "id": conversation_id,
+                                "created_at": now,
+                                "last_used_at": now,
+                                "length": count,
+                            },
                         )
-                    start = connection.scalar(_count(conversation_id)) or 0
+                        end = count
+                    start = end - count
                     ids, rows = [], []
                     for offset, activity in enumerate(activities):
                         activity["id"] = activity_id(conversation_id, start + offset)
@@ -236,7 +256,7 @@ class SqlConversationLog(ConversationLog):
                                 "created_at": now,
                             }
                         )
-                    connection.execute(insert(ACTIVITIES), rows)
+                    connection.execute(_NEW_ACTIVITIES, rows)
                 return ids
             except IntegrityError:
                 if attempt == APPEND_ATTEMPTS - 1:
@@ -248,7 +268,7 @@ class SqlConversationLog(ConversationLog):
 
     def _since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
         with self._engine.connect() as connection:
-            total = connection.scalar(_count(conversation_id)) or 0
+            total = connection.scalar(_stored_length(conversation_id)) or 0
             if watermark > total:
                 watermark = 0
             rows = connection.scalars(
@@ -283,15 +303,15 @@ class SqlConversationLog(ConversationLog):
     def _counts(self, conversation_ids: list[str]) -> dict[str, int]:
         with self._engine.connect() as connection:
             rows = connection.execute(
-                select(ACTIVITIES.c.conversation_id, func.count())
-                .where(ACTIVITIES.c.conversation_id.in_(conversation_ids))
-                .group_by(ACTIVITIES.c.conversation_id)
+                select(CONVERSATIONS.c.id, CONVERSATIONS.c.length).where(
+                    CONVERSATIONS.c.id.in_(conversation_ids)
+                )
             ).all()
-        return {conversation_id: count for conversation_id, count in rows}
+        return {conversation_id: length for conversation_id, length in rows}
 
 
-def _count(conversation_id: str):
-    return select(func.count()).where(ACTIVITIES.c.conversation_id == conversation_id)
+def _stored_length(conversation_id: str):
+    return select(CONVERSATIONS.c.length).where(CONVERSATIONS.c.id == conversation_id)
 
 
 def _aware(moment: datetime) -> datetime:

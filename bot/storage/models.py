@@ -126,13 +126,17 @@ class UnansweredQuestionRecord(Base):
 
 
 class DirectLineConversationRecord(Base):
-    """A Direct Line conversation; its transcript is deleted when idle past the time-to-live."""
+    """A Direct Line conversation; its transcript is deleted when idle past the time-to-live.
+
+    `length` is the number of its activities: the next one's `seq`.
+    """
 
     __tablename__ = "dl_conversation"
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DirectLineActivityRecord(Base):

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from botbuilder.core import Storage
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.database import require_tables, run_blocking
@@ -27,6 +27,23 @@ from bot.storage.models import BotStateRecord
 
 E_TAG = "e_tag"
 STATE = BotStateRecord.__table__
+
+# Built once: these run in every turn, and building them cost about as much as running them.
+_READ = select(STATE.c.key, STATE.c.data, STATE.c.e_tag).where(
+    STATE.c.key.in_(bindparam("p_keys", expanding=True))
+)
+_NEW_VALUES = {
+    "data": bindparam("p_data"),
+    "e_tag": bindparam("p_tag"),
+    "updated_at": bindparam("p_now"),
+}
+_OVERWRITE = update(STATE).where(STATE.c.key == bindparam("p_key")).values(_NEW_VALUES)
+_REPLACE = (
+    update(STATE)
+    .where(STATE.c.key == bindparam("p_key"), STATE.c.e_tag == bindparam("p_expected"))
+    .values(_NEW_VALUES)
+)
+_EXISTS = select(STATE.c.key).where(STATE.c.key == bindparam("p_key"))
 
 
 class StateConflict(KeyError):
@@ -59,9 +76,7 @@ class SqlStorage(Storage):
 
     def _read(self, keys: list[str]) -> dict[str, Any]:
         with self._engine.connect() as connection:
-            rows = connection.execute(
-                select(STATE.c.key, STATE.c.data, STATE.c.e_tag).where(STATE.c.key.in_(keys))
-            )
+            rows = connection.execute(_READ, {"p_keys": keys})
             result = {}
             for key, data, e_tag in rows:
                 value = json.loads(data)
@@ -80,23 +95,26 @@ class SqlStorage(Storage):
                 self._write_one(connection, key, data, expected)
 
     def _write_one(self, connection: Connection, key: str, data: str, expected: str | None):
-        now = datetime.now(UTC)
-        new_tag = uuid.uuid4().hex
-        condition = STATE.c.key == key
-        if expected not in (None, "*"):
-            condition = condition & (STATE.c.e_tag == expected)
-        updated = connection.execute(
-            update(STATE).where(condition).values(data=data, e_tag=new_tag, updated_at=now)
-        ).rowcount
+        values = {
+            "p_key": key,
+            "p_data": data,
+            "p_tag": uuid.uuid4().hex,
+            "p_now": datetime.now(UTC),
+        }
+        if expected in (None, "*"):
+            updated = connection.execute(_OVERWRITE, values).rowcount
+        else:
+            updated = connection.execute(_REPLACE, {**values, "p_expected": expected}).rowcount
         if updated:
             return
-        exists = connection.scalar(select(STATE.c.key).where(STATE.c.key == key))
-        if exists is not None:
+        if connection.scalar(_EXISTS, {"p_key": key}) is not None:
             raise StateConflict(f"e-tag conflict writing state {key!r}")
         try:
             with connection.begin_nested():
                 connection.execute(
-                    insert(STATE).values(key=key, data=data, e_tag=new_tag, updated_at=now)
+                    insert(STATE).values(
+                        key=key, data=data, e_tag=values["p_tag"], updated_at=values["p_now"]
+                    )
                 )
         except IntegrityError as error:
             # Another process created the item between our update and insert.

@@ -43,3 +43,12 @@ async def test_old_windows_are_pruned(engine):
         ).all()
         assert windows == [11]
         assert session.scalar(select(func.count()).select_from(RateLimitRecord)) >= 1
+
+
+async def test_every_key_of_a_request_counts_once(engine):
+    counter = SqlCounter(engine)
+    address, conversation = f"a:{uuid.uuid4().hex}", f"c:{uuid.uuid4().hex}"
+    assert await counter.increment([address], 7) == [1]
+    assert await counter.increment([conversation, address], 7) == [1, 2]  # the caller's order
+    assert await counter.increment([address, conversation, address], 7) == [3, 2, 3]  # once each
+    assert await counter.increment([address], 8) == [1]  # a new window starts from one
