@@ -7,6 +7,7 @@ channels that only echo the text still work because the label is recognised.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 from botbuilder.core import CardFactory
@@ -116,6 +117,20 @@ def wants_cards(activity: Activity) -> bool:
     return activity.channel_id == "msteams" and conversation_type in ("groupChat", "channel")
 
 
+class FreshActivity(Activity):
+    """An outgoing activity built for one send and never used again.
+
+    botbuilder deep-copies every activity before sending it, so that a caller's
+    object is never changed; in the benchmark that copy was about 4 % of the
+    bot's CPU in a turn. This activity has no other owner, and what botbuilder
+    and our send handlers change are its top-level fields, so a shallow copy
+    keeps the same promise.
+    """
+
+    def __deepcopy__(self, memo: dict) -> FreshActivity:
+        return copy.copy(self)
+
+
 def activity_from_reply(reply: Reply, as_card: bool = False) -> Activity:
     """A message activity with its buttons (suggested actions or a hero card), topic, locale."""
     buttons = [
@@ -132,7 +147,7 @@ def activity_from_reply(reply: Reply, as_card: bool = False) -> Activity:
     attachments = (
         [CardFactory.hero_card(HeroCard(buttons=buttons))] if buttons and as_card else None
     )
-    activity = Activity(
+    activity = FreshActivity(
         type=ActivityTypes.message,
         text=reply.text,
         text_format="plain",
