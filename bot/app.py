@@ -169,6 +169,10 @@ def create_app(
     """The bot service. `nlu`, `storage`, `records` and `conversations` default to the real
     ones (Rasa, the database); unit tests hand in doubles."""
     check_startup(config)
+    if (storage is None) != (conversations is None):
+        # Direct Line writes a turn's state through its conversation log, with the
+        # replies: the two must be the same database, or doubles sharing a storage.
+        raise ValueError("storage and conversations are replaced together")
     content = load_content(config.content.path(), config.links)
     metrics = Metrics()
     rasa = None

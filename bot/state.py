@@ -1,4 +1,4 @@
-"""Conversation state with a cheap change check, saved after the turn's precondition.
+"""Conversation state with a cheap change check, and a channel's own way to write it.
 
 botbuilder decides whether to write state back by hashing it before and after
 the turn with jsonpickle, which walks every object generically; in the
@@ -6,21 +6,23 @@ benchmark that was about a tenth of a Direct Line turn. Our state is plain JSON
 (dialogs/state.py), so a sorted `json.dumps` is an exact and much cheaper
 fingerprint. Everything else (storage, e-tags, accessors) is botbuilder's own.
 
-A channel can put an awaitable in the turn state under `SAVE_AFTER`; state is
-written only once it has succeeded. Direct Line logs the user's activity while
-the turn runs and uses this so that the state never runs ahead of the log: if
-logging the activity fails, the state stays as it was and the client's retry
-finds the dialog where it left it.
+A channel can put a writer in the turn state under `WRITE_STATE`; the changes
+then go to it instead of to the storage. Direct Line uses this to write the
+state in one transaction with the turn's replies, after the user's activity
+is logged: the state never runs ahead of the log (bot/directline/routes.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from botbuilder.core import ConversationState, TurnContext
 from botbuilder.core.bot_state import CachedBotState
 
-SAVE_AFTER = "kasko.save_after"
+WRITE_STATE = "kasko.write_state"
+StateWriter = Callable[[TurnContext, dict[str, Any]], Awaitable[None]]
 
 
 class JsonCachedBotState(CachedBotState):
@@ -41,7 +43,12 @@ class JsonConversationState(ConversationState):
             turn_context.turn_state[self._context_service_key] = JsonCachedBotState(items.get(key))
 
     async def save_changes(self, turn_context: TurnContext, force: bool = False) -> None:
-        precondition = turn_context.turn_state.get(SAVE_AFTER)
-        if precondition is not None:
-            await precondition
-        await super().save_changes(turn_context, force)
+        """botbuilder's `BotState.save_changes`, through the turn's own writer if it has one."""
+        write: StateWriter | None = turn_context.turn_state.get(WRITE_STATE)
+        if write is None:
+            await super().save_changes(turn_context, force)
+            return
+        cached = self.get_cached_state(turn_context)
+        if force or (cached is not None and cached.is_changed):
+            await write(turn_context, {self.get_storage_key(turn_context): cached.state})
+            cached.hash = cached.compute_hash(cached.state)

@@ -1,8 +1,9 @@
 """A botbuilder adapter whose outbound channel is the Direct Line conversation log.
 
 Each turn runs the normal botbuilder pipeline (middleware, ActivityHandler);
-`send_activities` collects the bot's replies in the turn, and `process` returns
-them so the caller appends them to the conversation's log in one write.
+`send_activities` collects the bot's replies in the turn, and the caller
+appends them to the conversation's log: with the conversation state when the
+turn saves it (`write_state`), the rest when `process` returns them.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference, ResourceResponse
 
 from bot.serialize import to_json
-from bot.state import SAVE_AFTER
+from bot.state import WRITE_STATE, StateWriter
 
 _REPLIES = "directline.replies"
 
@@ -28,19 +29,23 @@ class DirectLineAdapter(BotAdapter):
         self,
         activity: Activity,
         logic: Callable[[TurnContext], Awaitable],
-        save_after: Awaitable | None = None,
+        write_state: StateWriter | None = None,
     ) -> list[dict[str, Any]]:
-        """Run one turn; return the replies (serialised activities) in the order sent.
-
-        `save_after`: conversation state is written only after it succeeded
-        (bot/state.py).
-        """
+        """Run one turn; return the replies (serialised activities) in the order sent
+        and not yet taken by `write_state` (bot/state.py), which writes the state."""
         context = TurnContext(self, activity)
         context.turn_state[_REPLIES] = []
-        if save_after is not None:
-            context.turn_state[SAVE_AFTER] = save_after
+        if write_state is not None:
+            context.turn_state[WRITE_STATE] = write_state
         await self.run_pipeline(context, logic)
-        return context.turn_state[_REPLIES]
+        return self.take_replies(context)
+
+    @staticmethod
+    def take_replies(context: TurnContext) -> list[dict[str, Any]]:
+        """The replies sent so far in this turn and not taken before."""
+        replies = context.turn_state[_REPLIES]
+        context.turn_state[_REPLIES] = []
+        return replies
 
     async def send_activities(
         self, context: TurnContext, activities: list[Activity]

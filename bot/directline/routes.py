@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSCloseCode, web
-from botbuilder.core import Bot
+from botbuilder.core import Bot, TurnContext
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 from msrest.exceptions import DeserializationError
 
@@ -31,6 +31,7 @@ from bot.directline.store import ConversationLog
 from bot.directline.tokens import TokenError, TokenExpired, TokenIssuer
 from bot.ratelimit import Limit, RateLimiter, client_address
 from bot.serialize import to_json
+from bot.state import StateWriter
 
 logger = logging.getLogger(__name__)
 
@@ -306,21 +307,34 @@ class DirectLineService:
         activity.service_url = _service_url(request)
         activity.timestamp = datetime.now(UTC)
         # The user's activity is logged while the turn runs (the NLU call takes
-        # most of a turn); the state is saved only after it is logged, and the
-        # replies are appended after it, naming it in replyToId.
+        # most of a turn). The turn's state is written with the replies sent so
+        # far, in one transaction after the user's activity: the state never runs
+        # ahead of the log, and a reply is never logged without its state.
         logged = asyncio.ensure_future(self.store.append(conversation_id, [to_json(activity)]))
         replies = []
         try:
             if activity.type in ("message", "conversationUpdate"):
-                replies = await self.adapter.process(activity, self.bot.on_turn, save_after=logged)
+                write_state = self._state_writer(conversation_id, activity, logged)
+                replies = await self.adapter.process(activity, self.bot.on_turn, write_state)
         finally:
             [activity_id] = await logged
-        if replies:
-            for reply in replies:
-                if activity.type == "message" and "replyToId" not in reply:
-                    reply["replyToId"] = activity_id
-            await self.store.append(conversation_id, replies)
+        if replies:  # sent after the state was written, or the state did not change
+            await self.store.append(conversation_id, _replying(replies, activity, activity_id))
         return activity_id
+
+    def _state_writer(
+        self, conversation_id: str, activity: Activity, logged: asyncio.Future | None
+    ) -> StateWriter:
+        """How a turn writes its state: with its replies so far, after the user's activity."""
+
+        async def write_state(context: TurnContext, changes: dict) -> None:
+            replies = self.adapter.take_replies(context)
+            if logged is not None:
+                [activity_id] = await logged
+                replies = _replying(replies, activity, activity_id)
+            await self.store.append(conversation_id, replies, changes)
+
+        return write_state
 
     async def _welcome(
         self, request: web.Request, conversation_id: str, locale: str | None
@@ -340,7 +354,8 @@ class DirectLineService:
             id=f"{conversation_id}|join",
         )
         async with self._turn(conversation_id):
-            replies = await self.adapter.process(activity, self.bot.on_turn)
+            write_state = self._state_writer(conversation_id, activity, None)
+            replies = await self.adapter.process(activity, self.bot.on_turn, write_state)
             if replies:
                 await self.store.append(conversation_id, replies)
 
@@ -353,6 +368,14 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
     413: web.HTTPRequestEntityTooLarge,
     415: web.HTTPUnsupportedMediaType,
 }
+
+
+def _replying(replies: list[dict], activity: Activity, activity_id: str) -> list[dict]:
+    """Replies to a message name it in replyToId (its id is known once it is logged)."""
+    if activity.type == "message":
+        for reply in replies:
+            reply.setdefault("replyToId", activity_id)
+    return replies
 
 
 def _error(status: int, code: str, message: str) -> web.HTTPException:

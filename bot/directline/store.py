@@ -27,15 +27,18 @@ from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from botbuilder.core import MemoryStorage, Storage
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.database import require_tables, run_blocking, session_factory
 from bot.storage.models import DirectLineActivityRecord, DirectLineConversationRecord
+from bot.storage.state import write_state
 
 logger = logging.getLogger(__name__)
 
 Activity = dict[str, Any]
+State = dict[str, Any]
 APPEND_ATTEMPTS = 5
 CONVERSATIONS = DirectLineConversationRecord.__table__
 ACTIVITIES = DirectLineActivityRecord.__table__
@@ -74,8 +77,14 @@ class ConversationLog:
         """How many activities the conversation has; None when it does not exist (or expired)."""
         raise NotImplementedError
 
-    async def append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
-        """Append in order, giving each its id; returns the ids."""
+    async def append(
+        self, conversation_id: str, activities: list[Activity], state: State | None = None
+    ) -> list[str]:
+        """Append in order, giving each its id; returns the ids.
+
+        `state`: conversation state changes (botbuilder storage items) to write
+        with the activities, all or nothing: a turn's state and its replies.
+        """
         raise NotImplementedError
 
     async def since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
@@ -117,8 +126,11 @@ class ConversationLog:
 class MemoryConversationLog(ConversationLog):
     """In process memory, bounded in count and time: for unit tests and a single process."""
 
-    def __init__(self, max_conversations: int, ttl_seconds: int) -> None:
+    def __init__(
+        self, max_conversations: int, ttl_seconds: int, state_storage: Storage | None = None
+    ) -> None:
         super().__init__()
+        self._state_storage = state_storage or MemoryStorage()
         self._logs: OrderedDict[str, list[Activity]] = OrderedDict()
         self._used: dict[str, float] = {}
         self._max = max_conversations
@@ -139,7 +151,11 @@ class MemoryConversationLog(ConversationLog):
         log = self._logs.get(conversation_id)
         return None if log is None else len(log)
 
-    async def append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
+    async def append(
+        self, conversation_id: str, activities: list[Activity], state: State | None = None
+    ) -> list[str]:
+        if state:
+            await self._state_storage.write(state)
         log = self._logs.setdefault(conversation_id, [])
         ids = []
         for activity in activities:
@@ -210,12 +226,16 @@ class SqlConversationLog(ConversationLog):
             return None
         return row.length
 
-    async def append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
-        ids = await run_blocking(self._engine, self._append, conversation_id, activities)
+    async def append(
+        self, conversation_id: str, activities: list[Activity], state: State | None = None
+    ) -> list[str]:
+        ids = await run_blocking(self._engine, self._append, conversation_id, activities, state)
         self._notify(conversation_id)
         return ids
 
-    def _append(self, conversation_id: str, activities: list[Activity]) -> list[str]:
+    def _append(
+        self, conversation_id: str, activities: list[Activity], state: State | None
+    ) -> list[str]:
         """One transaction of two plain statements (no ORM unit of work: this is on every turn).
 
         The conversation row's `length` is raised first, which returns where the new
@@ -229,6 +249,10 @@ class SqlConversationLog(ConversationLog):
             now = datetime.now(UTC)
             try:
                 with self._engine.begin() as connection:
+                    if state:
+                        write_state(connection, state)  # first: a stale e-tag stops it all
+                    if not activities:
+                        return []
                     end = connection.scalar(
                         _TAKE_PLACES, {"p_id": conversation_id, "p_now": now, "p_count": count}
                     )

@@ -87,39 +87,49 @@ class SqlStorage(Storage):
 
     def _write(self, changes: dict[str, Any]) -> None:
         with self._engine.begin() as connection:
-            for key, value in changes.items():
-                if not isinstance(value, dict):
-                    raise TypeError("SqlStorage stores plain dicts (JSON) only")
-                expected = value.get(E_TAG)
-                data = json.dumps({k: v for k, v in value.items() if k != E_TAG})
-                self._write_one(connection, key, data, expected)
-
-    def _write_one(self, connection: Connection, key: str, data: str, expected: str | None):
-        values = {
-            "p_key": key,
-            "p_data": data,
-            "p_tag": uuid.uuid4().hex,
-            "p_now": datetime.now(UTC),
-        }
-        if expected in (None, "*"):
-            updated = connection.execute(_OVERWRITE, values).rowcount
-        else:
-            updated = connection.execute(_REPLACE, {**values, "p_expected": expected}).rowcount
-        if updated:
-            return
-        if connection.scalar(_EXISTS, {"p_key": key}) is not None:
-            raise StateConflict(f"e-tag conflict writing state {key!r}")
-        try:
-            with connection.begin_nested():
-                connection.execute(
-                    insert(STATE).values(
-                        key=key, data=data, e_tag=values["p_tag"], updated_at=values["p_now"]
-                    )
-                )
-        except IntegrityError as error:
-            # Another process created the item between our update and insert.
-            raise StateConflict(f"concurrent creation of state {key!r}") from error
+            write_state(connection, changes)
 
     def _delete(self, keys: list[str]) -> None:
         with self._engine.begin() as connection:
             connection.execute(delete(STATE).where(STATE.c.key.in_(keys)))
+
+
+def write_state(connection: Connection, changes: dict[str, Any]) -> None:
+    """Write state items in the caller's transaction, each checked against its e-tag.
+
+    Also used by the Direct Line log, which writes a turn's state and its replies
+    in one transaction.
+    """
+    for key, value in changes.items():
+        if not isinstance(value, dict):
+            raise TypeError("SqlStorage stores plain dicts (JSON) only")
+        expected = value.get(E_TAG)
+        data = json.dumps({k: v for k, v in value.items() if k != E_TAG})
+        _write_one(connection, key, data, expected)
+
+
+def _write_one(connection: Connection, key: str, data: str, expected: str | None) -> None:
+    values = {
+        "p_key": key,
+        "p_data": data,
+        "p_tag": uuid.uuid4().hex,
+        "p_now": datetime.now(UTC),
+    }
+    if expected in (None, "*"):
+        updated = connection.execute(_OVERWRITE, values).rowcount
+    else:
+        updated = connection.execute(_REPLACE, {**values, "p_expected": expected}).rowcount
+    if updated:
+        return
+    if connection.scalar(_EXISTS, {"p_key": key}) is not None:
+        raise StateConflict(f"e-tag conflict writing state {key!r}")
+    try:
+        with connection.begin_nested():
+            connection.execute(
+                insert(STATE).values(
+                    key=key, data=data, e_tag=values["p_tag"], updated_at=values["p_now"]
+                )
+            )
+    except IntegrityError as error:
+        # Another process created the item between our update and insert.
+        raise StateConflict(f"concurrent creation of state {key!r}") from error

@@ -12,11 +12,13 @@ import asyncio
 import uuid
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import text
 
 from bot.directline.store import SqlConversationLog
 from bot.storage.database import create_database_engine
 from bot.storage.migrate import upgrade
+from bot.storage.state import E_TAG, SqlStorage, StateConflict
 
 DAY = 24 * 3600
 
@@ -53,6 +55,27 @@ async def test_concurrent_appends_to_one_conversation_leave_no_gap_and_no_twin(e
         assert batch[1] == f"{conversation}|{first + 1:07d}"
     activities, watermark = await log.since(conversation, 0)
     assert watermark == 50 and len(activities) == 50
+
+
+async def test_a_turns_state_and_replies_are_written_together_or_not_at_all(engine):
+    log, storage = SqlConversationLog(engine, DAY), SqlStorage(engine)
+    conversation = fresh_id()
+    key = f"directline/conversations/{conversation}"
+    await log.append(conversation, [{"text": "first answer"}], {key: {"step": 1}})
+    stored = (await storage.read([key]))[key]
+    assert stored["step"] == 1
+    # A turn that read the state before that write (another replica, at the same
+    # moment) carries an older e-tag: neither its state nor its reply is written.
+    with pytest.raises(StateConflict):
+        await log.append(
+            conversation, [{"text": "lost the race"}], {key: {"step": 9, E_TAG: "old"}}
+        )
+    assert await log.length(conversation) == 1
+    assert (await storage.read([key]))[key]["step"] == 1
+    await log.append(conversation, [{"text": "next"}], {key: {"step": 2, E_TAG: stored[E_TAG]}})
+    activities, _ = await log.since(conversation, 0)
+    assert [a["text"] for a in activities] == ["first answer", "next"]
+    assert (await storage.read([key]))[key]["step"] == 2
 
 
 async def test_streams_see_lengths_of_the_conversations_they_watch(engine):

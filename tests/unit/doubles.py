@@ -64,10 +64,13 @@ def app_with_doubles(config, nlu: ScriptedNlu):
     from bot.app import create_app
     from bot.directline.store import MemoryConversationLog
 
+    storage = MemoryStorage()
     return create_app(
         config,
         nlu=nlu,
-        storage=MemoryStorage(),
+        storage=storage,
         records=MemoryRecords(),
-        conversations=MemoryConversationLog(max_conversations=100, ttl_seconds=3600),
+        conversations=MemoryConversationLog(
+            max_conversations=100, ttl_seconds=3600, state_storage=storage
+        ),
     )

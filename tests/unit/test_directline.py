@@ -358,12 +358,12 @@ class LogThatFailsOnce(MemoryConversationLog):
 
     fail_next = False
 
-    async def append(self, conversation_id, activities):
+    async def append(self, conversation_id, activities, state=None):
         if self.fail_next:
             self.fail_next = False
             await asyncio.sleep(0.01)
             raise OperationalError("INSERT", {}, Exception("database is gone"))
-        return await super().append(conversation_id, activities)
+        return await super().append(conversation_id, activities, state)
 
 
 class CopyingMemoryStorage(MemoryStorage):
@@ -374,13 +374,14 @@ class CopyingMemoryStorage(MemoryStorage):
 
 
 async def test_state_is_not_saved_when_the_users_activity_could_not_be_logged(config):
-    """The user's activity is logged while the turn runs; the state waits for it."""
+    """The user's activity is logged while the turn runs; the state waits for it,
+    and is written with the replies."""
     from bot.app import create_app
 
     nlu = ScriptedNlu()
     nlu.add("how do I join the youth council?", "youth_council")
     storage = CopyingMemoryStorage()
-    log = LogThatFailsOnce(max_conversations=10, ttl_seconds=3600)
+    log = LogThatFailsOnce(max_conversations=10, ttl_seconds=3600, state_storage=storage)
     app = create_app(config, nlu=nlu, storage=storage, records=MemoryRecords(), conversations=log)
     async with TestClient(TestServer(app)) as test_client:
         conversation_id, headers = await start(test_client)
