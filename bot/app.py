@@ -33,7 +33,7 @@ from bot.staff.web import setup_staff
 from bot.state import JsonConversationState
 from bot.storage.database import create_database_engine
 from bot.storage.records import SqlRecordStore
-from bot.storage.state import SqlStorage
+from bot.storage.state import SqlStorage, StateConflict
 from bot.widget import setup_widget
 from content.store import ContentStore, load_content
 from dialogs.feedback import FeedbackSettings
@@ -100,6 +100,13 @@ async def json_errors(request: web.Request, handler):
         if error.content_type == "application/json" or error.status < 400:
             raise
         return error_response(error.status, "BadArgument", error.reason)
+    except StateConflict:
+        # Two replicas answered one conversation at the same moment; this turn's
+        # state and replies were not written (its message is in the log).
+        logger.warning("conversation state changed during the turn")
+        return error_response(
+            409, "Conflict", "The conversation changed while this was answered; send it again"
+        )
     except SQLAlchemyError as error:
         logger.error("database unavailable: %s", type(error).__name__)
         response = error_response(

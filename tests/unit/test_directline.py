@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.directline.store import MemoryConversationLog
 from bot.directline.tokens import TokenIssuer
+from bot.storage.state import StateConflict
 from tests.unit.doubles import MemoryRecords, ScriptedNlu, app_with_doubles
 
 BASE = "/v3/directline"
@@ -398,3 +399,35 @@ async def test_state_is_not_saved_when_the_users_activity_could_not_be_logged(co
         assert user["text"] == question["text"]
         assert reply["replyToId"] == user["id"]
         assert reply["channelData"]["topic"] == "youth_council"
+
+
+class StorageThatConflicts(CopyingMemoryStorage):
+    """As if another replica wrote the conversation's state during every turn."""
+
+    conflict = False
+
+    async def write(self, changes):
+        if self.conflict:
+            raise StateConflict("e-tag conflict")
+        await super().write(changes)
+
+
+async def test_a_turn_that_lost_a_race_for_the_state_answers_409_and_writes_nothing(config):
+    from bot.app import create_app
+
+    nlu = ScriptedNlu()
+    nlu.add("how do I join the youth council?", "youth_council")
+    storage = StorageThatConflicts()
+    log = MemoryConversationLog(max_conversations=10, ttl_seconds=3600, state_storage=storage)
+    app = create_app(config, nlu=nlu, storage=storage, records=MemoryRecords(), conversations=log)
+    async with TestClient(TestServer(app)) as test_client:
+        conversation_id, headers = await start(test_client)
+        welcome = len(log._logs[conversation_id])
+        storage.conflict = True
+        question = {"type": "message", "text": "how do I join the youth council?"}
+        response = await test_client.post(
+            f"{BASE}/conversations/{conversation_id}/activities", json=question, headers=headers
+        )
+        assert response.status == 409
+        assert (await response.json())["error"]["code"] == "Conflict"
+        assert [a["text"] for a in log._logs[conversation_id][welcome:]] == [question["text"]]
