@@ -57,20 +57,22 @@ class MemoryRecords:
         return [record for (k, _), record in self.saved.items() if k == kind]
 
 
-def app_with_doubles(config, nlu: ScriptedNlu):
-    """The real app with every outside part a double (NLU, state, records, transcripts)."""
+def app_with_doubles(config, nlu: ScriptedNlu, storage=None, conversations=None):
+    """The real app with every outside part a double (NLU, state, records, transcripts).
+
+    A test that hands in its own `conversations` log gives it the same `storage`.
+    """
     from botbuilder.core import MemoryStorage
 
     from bot.app import create_app
     from bot.directline.store import MemoryConversationLog
 
-    storage = MemoryStorage()
+    storage = storage or MemoryStorage()
     return create_app(
         config,
         nlu=nlu,
         storage=storage,
         records=MemoryRecords(),
-        conversations=MemoryConversationLog(
-            max_conversations=100, ttl_seconds=3600, state_storage=storage
-        ),
+        conversations=conversations
+        or MemoryConversationLog(max_conversations=100, ttl_seconds=3600, state_storage=storage),
     )

@@ -18,15 +18,20 @@ from sqlalchemy.exc import OperationalError
 from bot.directline.store import MemoryConversationLog
 from bot.directline.tokens import TokenIssuer
 from bot.storage.state import StateConflict
-from tests.unit.doubles import MemoryRecords, ScriptedNlu, app_with_doubles
+from tests.unit.doubles import ScriptedNlu, app_with_doubles
 
 BASE = "/v3/directline"
 
 
-@pytest.fixture
-async def client(config):
+def youth_council_nlu() -> ScriptedNlu:
     nlu = ScriptedNlu()
     nlu.add("how do I join the youth council?", "youth_council")
+    return nlu
+
+
+@pytest.fixture
+async def client(config):
+    nlu = youth_council_nlu()
     async with TestClient(TestServer(app_with_doubles(config, nlu))) as test_client:
         test_client.nlu = nlu
         yield test_client
@@ -377,13 +382,9 @@ class CopyingMemoryStorage(MemoryStorage):
 async def test_state_is_not_saved_when_the_users_activity_could_not_be_logged(config):
     """The user's activity is logged while the turn runs; the state waits for it,
     and is written with the replies."""
-    from bot.app import create_app
-
-    nlu = ScriptedNlu()
-    nlu.add("how do I join the youth council?", "youth_council")
     storage = CopyingMemoryStorage()
     log = LogThatFailsOnce(max_conversations=10, ttl_seconds=3600, state_storage=storage)
-    app = create_app(config, nlu=nlu, storage=storage, records=MemoryRecords(), conversations=log)
+    app = app_with_doubles(config, youth_council_nlu(), storage, log)
     async with TestClient(TestServer(app)) as test_client:
         conversation_id, headers = await start(test_client)
         question = {"type": "message", "text": "how do I join the youth council?"}
@@ -413,13 +414,9 @@ class StorageThatConflicts(CopyingMemoryStorage):
 
 
 async def test_a_turn_that_lost_a_race_for_the_state_answers_409_and_writes_nothing(config):
-    from bot.app import create_app
-
-    nlu = ScriptedNlu()
-    nlu.add("how do I join the youth council?", "youth_council")
     storage = StorageThatConflicts()
     log = MemoryConversationLog(max_conversations=10, ttl_seconds=3600, state_storage=storage)
-    app = create_app(config, nlu=nlu, storage=storage, records=MemoryRecords(), conversations=log)
+    app = app_with_doubles(config, youth_council_nlu(), storage, log)
     async with TestClient(TestServer(app)) as test_client:
         conversation_id, headers = await start(test_client)
         welcome = len(log._logs[conversation_id])
