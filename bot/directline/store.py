@@ -6,6 +6,10 @@ The watermark is the number of activities a client has seen, as in Direct Line
 conversation: no sticky sessions. `MemoryConversationLog` has the same
 behaviour in process memory, for unit tests.
 
+A turn's replies are appended together with the conversation state they lead
+to (`append(..., state=...)`), in one transaction: a reply is never in the log
+without its state, and a state whose e-tag is stale writes neither.
+
 Streaming clients (WebSocket) wait on `changed(conversation_id)`: a process
 wakes its own sockets at once when it appends, and `watch()` notices what other
 processes appended, with one query per poll for all of this process's open
