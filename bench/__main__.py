@@ -46,6 +46,7 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from bot.process import spawn_bot
 from bot.storage.database import create_database_engine
 from bot.storage.migrate import upgrade
 from nlu import service
@@ -202,13 +203,12 @@ async def connector_stand_in() -> tuple[web.AppRunner, str]:
 def start_bot(
     rasa: service.RasaServer, database_url: str, log: Path
 ) -> tuple[subprocess.Popen, str]:
-    port = service.free_port()
-    env = dict(
-        os.environ,
-        RASA_URL=rasa.url,
-        RASA_TOKEN=rasa.token,
-        BOT_PORT=str(port),
-        DATABASE_URL=database_url,
+    return spawn_bot(
+        rasa.url,
+        rasa.token,
+        database_url,
+        service.free_port(),
+        log,
         BOT_ALLOW_UNAUTHENTICATED="true",
         # Counted in the database as in production, but never reached: one client
         # sends everything, so the real limits would refuse the benchmark itself.
@@ -216,11 +216,6 @@ def start_bot(
         RATE_LIMIT_NEW_CONVERSATIONS=NEVER_REACHED,
         RATE_LIMIT_PER_CONVERSATION=NEVER_REACHED,
     )
-    with open(log, "ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=output, stderr=output
-        )
-    return process, f"http://127.0.0.1:{port}"
 
 
 def start_relay(rasa: service.RasaServer, log: Path) -> tuple[subprocess.Popen, str]:

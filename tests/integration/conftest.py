@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from bot.process import spawn_bot
 from bot.storage.database import create_database_engine, resolve_url
 from bot.storage.migrate import upgrade
 from nlu import service
@@ -73,25 +74,22 @@ def start_bot(
     them the bot runs with the development setting (Bot Framework auth off).
     """
     port = int(settings.pop("BOT_PORT", 0)) or service.free_port()
-    env = dict(
-        os.environ,
-        RASA_URL=rasa_server.url,
-        RASA_TOKEN=rasa_server.token,
-        BOT_PORT=str(port),
-        DATABASE_URL=database_url,
+    defaults = dict(
         DIRECTLINE_TOKEN_SECRET="integration-tests",
         BOT_ALLOW_UNAUTHENTICATED="false" if "MICROSOFT_APP_ID" in settings else "true",
         # Every test client shares 127.0.0.1 and the evaluation opens hundreds of
         # conversations: per-address limits off unless a test sets them.
         RATE_LIMIT_PER_ADDRESS="0",
         RATE_LIMIT_NEW_CONVERSATIONS="0",
-        **settings,
     )
-    with open(log_file, "ab") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-    url = f"http://127.0.0.1:{port}"
+    process, url = spawn_bot(
+        rasa_server.url,
+        rasa_server.token,
+        database_url,
+        port,
+        log_file,
+        **{**defaults, **settings},
+    )
     try:
         _wait_http(f"{url}/livez", process, 60)
     except RuntimeError:
