@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -53,6 +55,36 @@ class Conversation:
             if all(action["value"].get(k) == v for k, v in wanted.items()):
                 return await self.say(action["text"], value=action["value"])
         raise AssertionError(f"no button {wanted} in {buttons(reply)}")
+
+    async def give_feedback(
+        self, category: str, text: str, typed: bool = True, bases: Sequence[str] = ()
+    ) -> dict:
+        """The feedback dialog through its buttons (no unit, no reply wanted), then Send;
+        returns the bot's confirmation. `typed`: open it by writing, not by its button.
+        `bases`: each step goes to the next of these (replicas sharing one database).
+        """
+        hops = itertools.cycle(bases)
+
+        def hop() -> None:
+            if bases:
+                self.base = next(hops)
+
+        hop()
+        if typed:
+            *_, question = await self.say("haluan antaa palautetta")
+        else:
+            *_, question = await self.say("", value={"intent": "give_feedback"})
+        hop()
+        await self.press(question, value=category)
+        hop()
+        await self.say("", value={"fb": "skip"})
+        hop()
+        [reply_q] = await self.say(text)
+        hop()
+        [summary] = await self.press(reply_q, fb="no")
+        hop()
+        stored, _ = await self.press(summary, fb="send")
+        return stored
 
 
 def buttons(reply: dict) -> list[dict]:

@@ -159,12 +159,9 @@ async def test_fifty_concurrent_conversations_store_fifty_feedbacks(bot_and_data
     async def one(session: aiohttp.ClientSession, number: int) -> str:
         chat = Conversation(session, bot)
         await chat.start()
-        *_, question = await chat.say("", value={"intent": "give_feedback"})
-        await chat.press(question, value="other")
-        await chat.say("", value={"fb": "skip"})
-        [reply_q] = await chat.say(f"Kuormitustestin palaute numero {number}.")
-        [summary] = await chat.press(reply_q, fb="no")
-        stored, _ = await chat.press(summary, fb="send")
+        stored = await chat.give_feedback(
+            "other", f"Kuormitustestin palaute numero {number}.", typed=False
+        )
         return REFERENCE.search(stored["text"]).group(0)
 
     connector = aiohttp.TCPConnector(limit=50)
@@ -210,17 +207,9 @@ async def test_two_bot_processes_serve_one_feedback_dialog(rasa_server, database
         async with aiohttp.ClientSession() as session:
             chat = Conversation(session, first_url)
             await chat.start()
-            *_, question = await chat.say("haluan antaa palautetta")
-            chat.base = second_url
-            await chat.press(question, value="communication")
-            chat.base = first_url
-            await chat.say("", value={"fb": "skip"})
-            chat.base = second_url
-            [reply_q] = await chat.say("Wilma-viestejä tulee liikaa.")
-            chat.base = first_url
-            [summary] = await chat.press(reply_q, fb="no")
-            chat.base = second_url
-            stored, _ = await chat.press(summary, fb="send")
+            stored = await chat.give_feedback(
+                "communication", "Wilma-viestejä tulee liikaa.", bases=(first_url, second_url)
+            )
     finally:
         stop_bot(first)
         stop_bot(second)

@@ -49,12 +49,9 @@ def load_bot(rasa_server, database_url, bot_log):
 
 
 async def feedback(chat: Conversation, number: int) -> str:
-    *_, question = await chat.say("", value={"intent": "give_feedback"})
-    await chat.press(question, value="participation")
-    await chat.say("", value={"fb": "skip"})
-    [reply_q] = await chat.say(f"Kuormitustestin palaute {number}.")
-    [summary] = await chat.press(reply_q, fb="no")
-    stored, _ = await chat.press(summary, fb="send")
+    stored = await chat.give_feedback(
+        "participation", f"Kuormitustestin palaute {number}.", typed=False
+    )
     return REFERENCE.search(stored["text"]).group(0)
 
 

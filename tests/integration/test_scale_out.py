@@ -49,18 +49,9 @@ async def test_a_conversation_alternates_between_replicas(replicas, postgres_url
         chat.base = b  # ...and every request after this goes to the other replica
         [answer] = await chat.say("mikä on ruutiraha?")
         assert answer["channelData"]["topic"] == "ruuti_budget"
-        chat.base = a
-        *_, question = await chat.say("haluan antaa palautetta")
-        chat.base = b
-        await chat.press(question, value="participation")
-        chat.base = a
-        await chat.say("", value={"fb": "skip"})
-        chat.base = b
-        [reply_q] = await chat.say("Oppilaskunnan kokoukset ovat liian lyhyitä.")
-        chat.base = a
-        [summary] = await chat.press(reply_q, fb="no")
-        chat.base = b
-        stored, _ = await chat.press(summary, fb="send")
+        stored = await chat.give_feedback(
+            "participation", "Oppilaskunnan kokoukset ovat liian lyhyitä.", bases=(a, b)
+        )
         # Both replicas show the same transcript, in the same order.
         logs = []
         for base in (a, b):
