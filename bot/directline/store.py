@@ -31,7 +31,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from botbuilder.core import MemoryStorage, Storage
+from botbuilder.core import Storage
 from sqlalchemy import Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -130,11 +130,11 @@ class ConversationLog:
 class MemoryConversationLog(ConversationLog):
     """In process memory, bounded in count and time: for unit tests and a single process."""
 
-    def __init__(
-        self, max_conversations: int, ttl_seconds: int, state_storage: Storage | None = None
-    ) -> None:
+    def __init__(self, max_conversations: int, ttl_seconds: int, state_storage: Storage) -> None:
+        """`state_storage`: where the bot keeps conversation state, so that a turn's
+        state written with its replies is the state the bot reads next."""
         super().__init__()
-        self._state_storage = state_storage or MemoryStorage()
+        self._state_storage = state_storage
         self._logs: OrderedDict[str, list[Activity]] = OrderedDict()
         self._used: dict[str, float] = {}
         self._max = max_conversations
@@ -209,9 +209,8 @@ class SqlConversationLog(ConversationLog):
         try:
             with self._engine.begin() as connection:
                 connection.execute(
-                    insert(CONVERSATIONS).values(
-                        id=conversation_id, created_at=now, last_used_at=now
-                    )
+                    _NEW_CONVERSATION,
+                    {"id": conversation_id, "created_at": now, "last_used_at": now, "length": 0},
                 )
         except IntegrityError:
             pass  # created by another request or process a moment ago: the same result

@@ -272,9 +272,9 @@ async def test_turn_error_gets_the_fixed_polite_reply_and_a_reset(config, conten
 
 
 async def test_memory_conversation_log_is_bounded():
-    from bot.directline.store import MemoryConversationLog
-
-    store = MemoryConversationLog(max_conversations=3, ttl_seconds=3600)
+    store = MemoryConversationLog(
+        max_conversations=3, ttl_seconds=3600, state_storage=MemoryStorage()
+    )
     ids = [await store.create() for _ in range(5)]
     assert await store.length(ids[0]) is None and await store.length(ids[1]) is None
     assert all([await store.length(i) == 0 for i in ids[2:]])
