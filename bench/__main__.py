@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -230,14 +231,17 @@ def start_relay(rasa: service.RasaServer, log: Path) -> tuple[subprocess.Popen, 
     return process, f"http://127.0.0.1:{port}/"
 
 
-async def wait_for(session: aiohttp.ClientSession, url: str, process: subprocess.Popen) -> None:
+async def wait_for_relay(
+    session: aiohttp.ClientSession, url: str, process: subprocess.Popen
+) -> None:
     while process.poll() is None:
         try:
             async with session.post(url, json={"text": "hei"}) as response:
                 if response.status == 200:
                     return
         except aiohttp.ClientError:
-            await asyncio.sleep(0.05)
+            pass
+        await asyncio.sleep(0.05)
     raise RuntimeError("the relay exited; see its log")
 
 
@@ -323,14 +327,16 @@ async def run(args: argparse.Namespace) -> dict:
             bare_dl = await sequential(bench.parse, latency_texts)
             relay_process, relay = start_relay(rasa, workdir / "relay.log")
             try:
-                await wait_for(session, relay, relay_process)
+                await wait_for_relay(session, relay, relay_process)
                 relayed = await sequential(lambda t: bench.relayed(relay, t), latency_texts)
                 bare_relayed = await sequential(bench.parse, latency_texts)
             finally:
                 relay_process.terminate()
                 relay_process.wait(timeout=30)
+            teams_ids = itertools.count()  # a new Teams conversation for each question
             teams = await sequential(
-                lambda t: bench.teams_turn(service_url, f"bench-teams-{hash(t)}", t), teams_texts
+                lambda t: bench.teams_turn(service_url, f"bench-teams-{next(teams_ids)}", t),
+                teams_texts,
             )
             bare_teams = await sequential(bench.parse, teams_texts)
 
