@@ -12,6 +12,7 @@ import aiohttp
 import pytest
 
 from bot.storage.models import FeedbackRecord
+from tests.conftest import one_rate_window
 from tests.integration.conftest import start_bot, stop_bot
 from tests.integration.dl import Conversation
 from tests.integration.test_feedback_chat import REFERENCE, rows
@@ -117,6 +118,7 @@ async def test_rate_limits_are_counted_across_replicas(rasa_server, postgres_url
     second, b = start_bot(rasa_server, postgres_url, bot_log, RATE_LIMIT_PER_CONVERSATION="4")
     try:
         async with aiohttp.ClientSession() as session:
+            await one_rate_window(needed_seconds=10)
             async with session.post(f"{a}/v3/directline/conversations") as response:
                 body = await response.json()
             headers = {"Authorization": f"Bearer {body['token']}"}
@@ -127,7 +129,9 @@ async def test_rate_limits_are_counted_across_replicas(rasa_server, postgres_url
                     f"{base}{path}", json={"type": "message", "text": "kiitos"}, headers=headers
                 ) as response:
                     statuses.append(response.status)
-        assert statuses == [200, 200, 200, 200, 429, 429]
+        # A counting failure lets requests through (bot/ratelimit.py) and is logged.
+        uncounted = [x for x in bot_log.read_text().splitlines() if "not counted" in x]
+        assert statuses == [200, 200, 200, 200, 429, 429], uncounted
     finally:
         stop_bot(first)
         stop_bot(second)

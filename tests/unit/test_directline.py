@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from bot.directline.store import MemoryConversationLog
 from bot.directline.tokens import TokenIssuer
 from bot.storage.state import StateConflict
+from tests.conftest import one_rate_window
 from tests.unit.doubles import ScriptedNlu, app_with_doubles
 
 BASE = "/v3/directline"
@@ -343,6 +344,7 @@ async def test_rate_limits_answer_429_with_retry_after():
     )
     app = app_with_doubles(limited, ScriptedNlu())
     async with TestClient(TestServer(app)) as client:
+        await one_rate_window(needed_seconds=5)
         conversation_id, headers = await start(client)
         activity = {"type": "message", "text": "hei"}
         statuses = [await post(client, conversation_id, headers, activity) for _ in range(3)]
