@@ -1,7 +1,8 @@
 """`python -m bench`: the assistant's performance, each figure beside a baseline from the same run.
 
 Starts Rasa (the trained model) and the bot (its own process, a fresh SQLite
-database) on loopback, then measures, with the same messages for the bot and
+database, or with `--postgres URL` a PostgreSQL schema of its own) on loopback,
+then measures, with the same messages for the bot and
 for the bare baseline:
 
 - turn latency p50/p95/p99 over Direct Line and over /api/messages (replies to a
@@ -25,7 +26,7 @@ question that starts the feedback dialog would make the following questions
 dialog answers that never reach the NLU, and the ratios would compare turns
 without a parse with a parse.
 
-    .venv/bin/python -m bench [--skip-training] [--json results.json]
+    .venv/bin/python -m bench [--skip-training] [--json results.json] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -46,10 +47,12 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from bot.process import spawn_bot
 from bot.storage.database import create_database_engine
-from bot.storage.migrate import upgrade
+from bot.storage.migrate import scratch_schema, upgrade
 from nlu import service
 from nlu.client import RasaNluClient
 from nlu.evaluate import load_questions
@@ -295,20 +298,28 @@ def training_seconds() -> float:
 
 
 async def run(args: argparse.Namespace) -> dict:
+    """Everything on a fresh SQLite file, or on a PostgreSQL schema of its own."""
+    workdir = Path(tempfile.mkdtemp(prefix="kasko-bench-"))
+    if args.postgres:
+        with scratch_schema(args.postgres, "kasko_bench") as database_url:
+            return await measure(args, workdir, database_url)
+    database_url = f"sqlite:///{workdir / 'bench.db'}"
+    engine = create_database_engine(database_url)
+    upgrade(engine)
+    engine.dispose()
+    return await measure(args, workdir, database_url)
+
+
+async def measure(args: argparse.Namespace, workdir: Path, database_url: str) -> dict:
     texts = messages()
     latency_texts, teams_texts = texts[:150], texts[150:300]
     load_texts = texts[300:] or texts
-    workdir = Path(tempfile.mkdtemp(prefix="kasko-bench-"))
     model = service.ensure_model(log=lambda *_: None)
     rasa_started = time.perf_counter()
     rasa = service.start_server(model, service.free_port(), log_file=workdir / "rasa.log")
     service.wait_ready(rasa, timeout_seconds=300, log=lambda *_: None)
     rasa_cold = time.perf_counter() - rasa_started
-    database_url = f"sqlite:///{workdir / 'bench.db'}"
-    engine = create_database_engine(database_url)
-    upgrade(engine)
-    engine.dispose()
-    results: dict = {"messages": len(texts)}
+    results: dict = {"messages": len(texts), "database": make_url(database_url).get_backend_name()}
     connector, service_url = await connector_stand_in()
     bot_started = time.perf_counter()
     process, bot = start_bot(rasa, database_url, workdir / "bot.log")
@@ -434,7 +445,8 @@ def report(results: dict, args: argparse.Namespace) -> dict:
     }
     print(
         f"\nKasko participation assistant benchmark, {time.strftime('%Y-%m-%d %H:%M')}, "
-        f"{os.cpu_count()} CPUs, {platform.python_version()}, {results['messages']} messages"
+        f"{os.cpu_count()} CPUs, {platform.python_version()}, {results['database']}, "
+        f"{results['messages']} messages"
     )
     print("-" * 78)
     print(f"{'Direct Line turn':34} {dl.row()}   errors {dl.errors}")
@@ -494,8 +506,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark of the participation assistant.")
     parser.add_argument("--skip-training", action="store_true", help="skip the NLU training time")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="run the bot on PostgreSQL (a schema of its own on this server, dropped "
+        "afterwards) instead of a fresh SQLite file",
+    )
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args))
+    try:
+        results = asyncio.run(run(args))
+    except OperationalError as error:
+        print(f"error: the database is not reachable: {type(error).__name__}", file=sys.stderr)
+        return 2
     report(results, args)
     return 0
 

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bot.config import DEFAULT_CONFIG_PATH, ConfigError, load_config
-from bot.storage.database import create_database_engine
+from bot.storage.database import create_database_engine, resolve_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -27,6 +31,34 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+@contextmanager
+def scratch_schema(postgres_url: str, prefix: str) -> Iterator[str]:
+    """A migrated PostgreSQL schema of its own, dropped afterwards; yields the URL that
+    selects it for any process (tests and the benchmark share one server this way).
+
+    Raises OperationalError, before anything is created, when no server answers.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(resolve_url(postgres_url))
+    try:
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        separator = "&" if "?" in postgres_url else "?"
+        url = f"{postgres_url}{separator}options={quote(f'-csearch_path={schema}')}"
+        engine = create_database_engine(url)
+        try:
+            upgrade(engine)
+        finally:
+            engine.dispose()
+        try:
+            yield url
+        finally:
+            with admin.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    finally:
+        admin.dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

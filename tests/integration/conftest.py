@@ -15,17 +15,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
+from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bot.process import spawn_bot
-from bot.storage.database import create_database_engine, resolve_url
-from bot.storage.migrate import upgrade
+from bot.storage.database import create_database_engine
+from bot.storage.migrate import scratch_schema, upgrade
 from nlu import service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -143,23 +141,12 @@ def sqlite_engine(tmp_path_factory):
 @pytest.fixture(scope="module")
 def postgres_url():
     """A migrated PostgreSQL schema of its own; the URL selects it for any process."""
-    schema = f"kasko_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(resolve_url(PG_URL))
-    try:
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except OperationalError as error:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(error).__name__}")
-    separator = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{separator}options={quote(f'-csearch_path={schema}')}"
-    engine = create_database_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(scratch_schema(PG_URL, "kasko_test"))
+        except OperationalError as error:
+            pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {type(error).__name__}")
+        yield url
 
 
 @pytest.fixture(scope="module")
