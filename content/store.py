@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from content.text import Phrase, fold, original_words, words
+from content.text import Phrase, Phrases, fold, original_words, words
 
 LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 LEVELS = ("ecec", "basic", "upper_secondary", "liberal_adult")
@@ -82,23 +83,29 @@ class Entry:
 class Cues:
     """Phrases in a message that choose the answer language or reveal the level."""
 
-    plain_language: tuple[Phrase, ...]
-    switch_language: dict[str, tuple[Phrase, ...]]
-    language_names: dict[str, tuple[Phrase, ...]]
-    levels: dict[str, tuple[Phrase, ...]]
+    plain_language: Phrases
+    switch_language: dict[str, Phrases]
+    language_names: dict[str, Phrases]
+    levels: dict[str, Phrases]
+
+    @cached_property
+    def _language_requests(self) -> Phrases:
+        """The phrases `without_language_cues` removes."""
+        return Phrases(
+            [*self.plain_language, *(p for ps in self.switch_language.values() for p in ps)]
+        )
 
     def wants_plain_language(self, text: str) -> bool:
-        message = words(text)
-        return any(p.found_in(message) for p in self.plain_language)
+        return self.plain_language.found_in(words(text))
 
     def requested_language(self, text: str) -> str | None:
         """A language asked for by phrase ("på svenska") or by a bare name ("English")."""
         message = words(text)
         for language, phrases in self.switch_language.items():
-            if any(p.found_in(message) for p in phrases):
+            if phrases.found_in(message):
                 return language
         for language, phrases in self.language_names.items():
-            if any(p.is_whole(message) for p in phrases):
+            if phrases.is_whole(message):
                 return language
         return None
 
@@ -111,16 +118,13 @@ class Cues:
         """
         originals = original_words(text)
         message = [fold(word) for word in originals]
-        phrases = [*self.plain_language, *(p for ps in self.switch_language.values() for p in ps)]
-        covered = {i for phrase in phrases for span in phrase.spans(message) for i in span}
+        covered = {i for span in self._language_requests.spans(message) for i in span}
         return " ".join(word for i, word in enumerate(originals) if i not in covered)
 
     def level(self, text: str) -> str | None:
         """The learner's level if the message names exactly one."""
         message = words(text)
-        found = [
-            lvl for lvl, phrases in self.levels.items() if any(p.found_in(message) for p in phrases)
-        ]
+        found = [lvl for lvl, phrases in self.levels.items() if phrases.found_in(message)]
         return found[0] if len(found) == 1 else None
 
 
@@ -306,17 +310,17 @@ def _load_entry(
     )
 
 
-def _phrases(where: str, raw: Any, checker: _Checker) -> tuple[Phrase, ...]:
+def _phrases(where: str, raw: Any, checker: _Checker) -> Phrases:
     if not isinstance(raw, list) or not raw:
         checker.fail(where, "expected a non-empty list of phrases")
-        return ()
+        return Phrases(())
     phrases = []
     for item in raw:
         try:
             phrases.append(Phrase(str(item)))
         except ValueError as error:
             checker.fail(where, str(error))
-    return tuple(phrases)
+    return Phrases(phrases)
 
 
 def _phrase_map(where: str, raw: Any, keys: tuple[str, ...], checker: _Checker):
