@@ -306,33 +306,24 @@ class DirectLineService:
         activity.recipient = BOT_ACCOUNT
         activity.service_url = _service_url(request)
         activity.timestamp = datetime.now(UTC)
-        # The user's activity is logged while the turn runs (the NLU call takes
-        # most of a turn). The turn's state is written with the replies sent so
-        # far, in one transaction after the user's activity: the state never runs
-        # ahead of the log, and a reply is never logged without its state.
-        logged = asyncio.ensure_future(self.store.append(conversation_id, [to_json(activity)]))
-        replies = []
+        turn = TurnLog(self.store, conversation_id, to_json(activity), activity.type == "message")
+        replies: list[dict] = []
         try:
             if activity.type in ("message", "conversationUpdate"):
-                write_state = self._state_writer(conversation_id, activity, logged)
-                replies = await self.adapter.process(activity, self.bot.on_turn, write_state)
+                replies = await self.adapter.process(
+                    activity, self.bot.on_turn, self._state_writer(turn)
+                )
         finally:
-            [activity_id] = await logged
-        if replies:  # sent after the state was written, or the state did not change
-            await self.store.append(conversation_id, _replying(replies, activity, activity_id))
-        return activity_id
+            # The replies sent after the state was written, and the user's activity
+            # if no state write took it (a turn that changed nothing, or failed).
+            await turn.write(replies)
+        return turn.user_activity_id
 
-    def _state_writer(
-        self, conversation_id: str, activity: Activity, logged: asyncio.Future | None
-    ) -> StateWriter:
-        """How a turn writes its state: with its replies so far, after the user's activity."""
+    def _state_writer(self, turn: TurnLog) -> StateWriter:
+        """How a turn writes its state: in one transaction with what it adds to the log."""
 
         async def write_state(context: TurnContext, changes: dict) -> None:
-            replies = self.adapter.take_replies(context)
-            if logged is not None:
-                [activity_id] = await logged
-                replies = _replying(replies, activity, activity_id)
-            await self.store.append(conversation_id, replies, changes)
+            await turn.write(self.adapter.take_replies(context), changes)
 
         return write_state
 
@@ -354,10 +345,51 @@ class DirectLineService:
             id=f"{conversation_id}|join",
         )
         async with self._turn(conversation_id):
-            write_state = self._state_writer(conversation_id, activity, None)
-            replies = await self.adapter.process(activity, self.bot.on_turn, write_state)
-            if replies:
-                await self.store.append(conversation_id, replies)
+            turn = TurnLog(self.store, conversation_id, None, replying=False)
+            replies = await self.adapter.process(
+                activity, self.bot.on_turn, self._state_writer(turn)
+            )
+            await turn.write(replies)
+
+
+class TurnLog:
+    """What one turn adds to the conversation's log, written with the state it reaches.
+
+    The user's activity goes in the turn's first write, in one transaction with
+    the replies sent so far and the new state: the log never holds a reply
+    without its state, nor a state ahead of the log, and a turn that dies half
+    way leaves nothing of itself for the client's retry to double. One write
+    instead of two also saves a transaction on every turn.
+    """
+
+    def __init__(
+        self,
+        store: ConversationLog,
+        conversation_id: str,
+        user_activity: dict | None,
+        replying: bool,
+    ) -> None:
+        """`replying`: the replies answer the user's activity and name it in replyToId."""
+        self._store = store
+        self._conversation_id = conversation_id
+        self._unwritten_user_activity = user_activity
+        self._replying = replying
+        self.user_activity_id: str | None = None
+
+    async def write(self, replies: list[dict], state: dict | None = None) -> None:
+        user = self._unwritten_user_activity
+        if user is None:
+            if self._replying and self.user_activity_id:
+                for reply in replies:
+                    reply.setdefault("replyToId", self.user_activity_id)
+            if replies or state:
+                await self._store.append(self._conversation_id, replies, state)
+            return
+        ids = await self._store.append(
+            self._conversation_id, [user, *replies], state, reply_to_first=self._replying
+        )
+        self._unwritten_user_activity = None
+        self.user_activity_id = ids[0]
 
 
 _ERRORS: dict[int, type[web.HTTPException]] = {
@@ -368,14 +400,6 @@ _ERRORS: dict[int, type[web.HTTPException]] = {
     413: web.HTTPRequestEntityTooLarge,
     415: web.HTTPUnsupportedMediaType,
 }
-
-
-def _replying(replies: list[dict], activity: Activity, activity_id: str) -> list[dict]:
-    """Replies to a message name it in replyToId (its id is known once it is logged)."""
-    if activity.type == "message":
-        for reply in replies:
-            reply.setdefault("replyToId", activity_id)
-    return replies
 
 
 def _error(status: int, code: str, message: str) -> web.HTTPException:

@@ -82,12 +82,18 @@ class ConversationLog:
         raise NotImplementedError
 
     async def append(
-        self, conversation_id: str, activities: list[Activity], state: State | None = None
+        self,
+        conversation_id: str,
+        activities: list[Activity],
+        state: State | None = None,
+        reply_to_first: bool = False,
     ) -> list[str]:
         """Append in order, giving each its id; returns the ids.
 
         `state`: conversation state changes (botbuilder storage items) to write
         with the activities, all or nothing: a turn's state and its replies.
+        `reply_to_first`: the first activity is a user's message and the others
+        answer it: they name its id (known only here) in replyToId.
         """
         raise NotImplementedError
 
@@ -156,14 +162,20 @@ class MemoryConversationLog(ConversationLog):
         return None if log is None else len(log)
 
     async def append(
-        self, conversation_id: str, activities: list[Activity], state: State | None = None
+        self,
+        conversation_id: str,
+        activities: list[Activity],
+        state: State | None = None,
+        reply_to_first: bool = False,
     ) -> list[str]:
         if state:
             await self._state_storage.write(state)
         log = self._logs.setdefault(conversation_id, [])
         ids = []
-        for activity in activities:
+        for offset, activity in enumerate(activities):
             activity["id"] = activity_id(conversation_id, len(log))
+            if reply_to_first and offset:
+                activity["replyToId"] = ids[0]
             log.append(activity)
             ids.append(activity["id"])
         self._used[conversation_id] = time.time()
@@ -230,14 +242,24 @@ class SqlConversationLog(ConversationLog):
         return row.length
 
     async def append(
-        self, conversation_id: str, activities: list[Activity], state: State | None = None
+        self,
+        conversation_id: str,
+        activities: list[Activity],
+        state: State | None = None,
+        reply_to_first: bool = False,
     ) -> list[str]:
-        ids = await run_blocking(self._engine, self._append, conversation_id, activities, state)
+        ids = await run_blocking(
+            self._engine, self._append, conversation_id, activities, state, reply_to_first
+        )
         self._notify(conversation_id)
         return ids
 
     def _append(
-        self, conversation_id: str, activities: list[Activity], state: State | None
+        self,
+        conversation_id: str,
+        activities: list[Activity],
+        state: State | None,
+        reply_to_first: bool,
     ) -> list[str]:
         """One transaction of two plain statements (no ORM unit of work: this is on every turn).
 
@@ -274,6 +296,8 @@ class SqlConversationLog(ConversationLog):
                     ids, rows = [], []
                     for offset, activity in enumerate(activities):
                         activity["id"] = activity_id(conversation_id, start + offset)
+                        if reply_to_first and offset:
+                            activity["replyToId"] = ids[0]
                         ids.append(activity["id"])
                         rows.append(
                             {

@@ -32,6 +32,10 @@ STATE = BotStateRecord.__table__
 _READ = select(STATE.c.key, STATE.c.data, STATE.c.e_tag).where(
     STATE.c.key.in_(bindparam("p_keys", expanding=True))
 )
+# A turn reads one key: `=` needs no expanding of the statement for each call, as `IN` does.
+_READ_ONE = select(STATE.c.key, STATE.c.data, STATE.c.e_tag).where(
+    STATE.c.key == bindparam("p_key")
+)
 _NEW_VALUES = {
     "data": bindparam("p_data"),
     "e_tag": bindparam("p_tag"),
@@ -76,7 +80,10 @@ class SqlStorage(Storage):
 
     def _read(self, keys: list[str]) -> dict[str, Any]:
         with self._engine.connect() as connection:
-            rows = connection.execute(_READ, {"p_keys": keys})
+            if len(keys) == 1:
+                rows = connection.execute(_READ_ONE, {"p_key": keys[0]})
+            else:
+                rows = connection.execute(_READ, {"p_keys": keys})
             result = {}
             for key, data, e_tag in rows:
                 value = json.loads(data)

@@ -360,18 +360,18 @@ async def test_rate_limits_answer_429_with_retry_after():
         assert 'kasko_rate_limited_total{scope="conversation"} 2.0' in metrics
 
 
-class LogThatFailsOnce(MemoryConversationLog):
-    """A conversation log whose next append fails after a moment, as a database
-    going away while the turn is already running."""
+class FailingLog(MemoryConversationLog):
+    """A conversation log whose next `failures` appends fail after a moment, as a
+    database going away while the turn is already running."""
 
-    fail_next = False
+    failures = 0
 
-    async def append(self, conversation_id, activities, state=None):
-        if self.fail_next:
-            self.fail_next = False
+    async def append(self, conversation_id, activities, state=None, reply_to_first=False):
+        if self.failures:
+            self.failures -= 1
             await asyncio.sleep(0.01)
             raise OperationalError("INSERT", {}, Exception("database is gone"))
-        return await super().append(conversation_id, activities, state)
+        return await super().append(conversation_id, activities, state, reply_to_first)
 
 
 class CopyingMemoryStorage(MemoryStorage):
@@ -381,27 +381,43 @@ class CopyingMemoryStorage(MemoryStorage):
         return copy.deepcopy(await super().read(keys))
 
 
-async def test_state_is_not_saved_when_the_users_activity_could_not_be_logged(config):
-    """The user's activity is logged while the turn runs; the state waits for it,
-    and is written with the replies."""
+async def test_a_turn_whose_write_fails_keeps_the_old_state_and_says_so(config):
+    """The user's activity, the replies and the state are written in one transaction;
+    when it fails, none of it is half there: the state stays as it was, and the
+    user is told the message could not be handled, next to their message."""
     storage = CopyingMemoryStorage()
-    log = LogThatFailsOnce(max_conversations=10, ttl_seconds=3600, state_storage=storage)
+    log = FailingLog(max_conversations=10, ttl_seconds=3600, state_storage=storage)
     app = app_with_doubles(config, youth_council_nlu(), storage, log)
     async with TestClient(TestServer(app)) as test_client:
         conversation_id, headers = await start(test_client)
         question = {"type": "message", "text": "how do I join the youth council?"}
         before, welcome = copy.deepcopy(storage.memory), len(log._logs[conversation_id])
-        log.fail_next = True
-        assert await post(test_client, conversation_id, headers, question) == 503
+        log.failures = 1
+        assert await post(test_client, conversation_id, headers, question) == 200
         assert storage.memory == before  # not one step ahead of the log
-        assert len(log._logs[conversation_id]) == welcome  # no reply to a message not logged
-        # The client's retry: logged, answered, and the state moves on.
+        user, apology = log._logs[conversation_id][welcome:]
+        assert user["text"] == question["text"] and apology["replyToId"] == user["id"]
+        assert apology["channelData"]["topic"] != "youth_council"
+        # The user asks again: answered, and the state moves on.
         assert await post(test_client, conversation_id, headers, question) == 200
         assert storage.memory != before
-        user, reply = log._logs[conversation_id][welcome : welcome + 2]
+        user, reply = log._logs[conversation_id][welcome + 2 : welcome + 4]
         assert user["text"] == question["text"]
         assert reply["replyToId"] == user["id"]
         assert reply["channelData"]["topic"] == "youth_council"
+
+
+async def test_a_turn_that_cannot_write_at_all_answers_503_and_changes_nothing(config):
+    storage = CopyingMemoryStorage()
+    log = FailingLog(max_conversations=10, ttl_seconds=3600, state_storage=storage)
+    app = app_with_doubles(config, youth_council_nlu(), storage, log)
+    async with TestClient(TestServer(app)) as test_client:
+        conversation_id, headers = await start(test_client)
+        before, welcome = copy.deepcopy(storage.memory), len(log._logs[conversation_id])
+        log.failures = 2  # the turn's write, and the write of its apology
+        question = {"type": "message", "text": "how do I join the youth council?"}
+        assert await post(test_client, conversation_id, headers, question) == 503
+        assert storage.memory == before and len(log._logs[conversation_id]) == welcome
 
 
 class StorageThatConflicts(CopyingMemoryStorage):
