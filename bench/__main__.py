@@ -10,8 +10,9 @@ for the bare baseline:
 - throughput with 20 concurrent conversations, beside bare Rasa with 20
   concurrent callers, with the error count;
 - a repeated question (served from the parse cache) beside bare parse;
-- bot memory (RSS) at rest and after the load, cold start to the first answer,
-  and NLU training time;
+- bot memory (RSS) at rest and after the load, the bot's and Rasa's CPU time
+  per turn under the load (what sizes a replica), cold start to the first
+  answer, and NLU training time;
 - a do-nothing relay to Rasa (bench/relay.py), beside bare parse: the cost of
   the extra HTTP hop alone, the floor under any bot's turn latency.
 
@@ -94,6 +95,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc), to size replicas by."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def messages() -> list[str]:
@@ -394,7 +401,12 @@ async def measure(args: argparse.Namespace, workdir: Path, database_url: str) ->
                         errors += 1
                 return done, errors
 
+            bot_cpu, rasa_cpu = cpu_seconds(process.pid), cpu_seconds(rasa.process.pid)
             bot_seconds, bot_done, bot_errors = await concurrent(CONCURRENCY, bot_worker)
+            results["bot CPU per turn ms"] = (cpu_seconds(process.pid) - bot_cpu) / bot_done * 1e3
+            results["Rasa CPU per turn ms"] = (
+                (cpu_seconds(rasa.process.pid) - rasa_cpu) / bot_done * 1e3
+            )
             bare_seconds, bare_done, bare_errors = await concurrent(CONCURRENCY, bare_worker)
             results["bot RSS after load MB"] = rss_mb(process.pid)
     finally:
@@ -467,6 +479,10 @@ def report(results: dict, args: argparse.Namespace) -> dict:
     print(
         f"{'  bare Rasa, 20 concurrent callers':34} "
         f"{results['throughput bare parses/s']:7.1f} parses/s"
+    )
+    print(
+        f"{'CPU per turn under load: bot, Rasa':34} {results['bot CPU per turn ms']:7.2f} / "
+        f"{results['Rasa CPU per turn ms']:.2f} ms"
     )
     print(
         f"{'bot RSS at rest / after load':34} {results['bot RSS at rest MB']:7.1f} / "

@@ -8,8 +8,8 @@ fingerprint. Everything else (storage, e-tags, accessors) is botbuilder's own.
 
 A channel can put a writer in the turn state under `WRITE_STATE`; the changes
 then go to it instead of to the storage. Direct Line uses this to write the
-state in one transaction with the turn's replies, after the user's activity
-is logged: the state never runs ahead of the log (bot/directline/routes.py).
+state in one transaction with the user's activity and the turn's replies: the
+state never runs ahead of the log (bot/directline/routes.py).
 """
 
 from __future__ import annotations
