@@ -21,7 +21,7 @@ from sqlalchemy import Engine, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.database import require_tables, run_blocking
+from bot.storage.database import autocommit_on_postgresql, require_tables, run_blocking
 from bot.storage.models import RateLimitRecord
 
 COUNTS = RateLimitRecord.__table__
@@ -56,15 +56,17 @@ class MemoryCounter:
 
 
 class SqlCounter:
-    """One transaction per request: an upsert per key, returning the new count.
+    """An upsert per key, returning the new count.
 
     The statement is built once: building it again for every request cost more
-    than running it.
+    than running it. On PostgreSQL each upsert commits by itself: counts need no
+    transaction around them, and it saves two round trips per request.
     """
 
     def __init__(self, engine: Engine) -> None:
         require_tables(engine, RateLimitRecord.__tablename__)
         self._engine = engine
+        self._counting = autocommit_on_postgresql(engine)
         dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._upsert = (
             dialect_insert(COUNTS)
@@ -80,7 +82,7 @@ class SqlCounter:
 
     def _increment(self, keys: list[str], window: int) -> list[int]:
         """Each key counts once per request, even when two limits share it."""
-        with self._engine.begin() as connection:
+        with self._counting.begin() as connection:
             counts = {
                 key: connection.execute(self._upsert, {"key": key, "window": window}).scalar_one()
                 for key in dict.fromkeys(keys)

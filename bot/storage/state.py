@@ -22,7 +22,7 @@ from botbuilder.core import Storage
 from sqlalchemy import Connection, Engine, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage.database import require_tables, run_blocking
+from bot.storage.database import autocommit_on_postgresql, require_tables, run_blocking
 from bot.storage.models import BotStateRecord
 
 E_TAG = "e_tag"
@@ -59,6 +59,7 @@ class SqlStorage(Storage):
         super().__init__()
         require_tables(engine, BotStateRecord.__tablename__)
         self._engine = engine
+        self._reader = autocommit_on_postgresql(engine)  # a read is one statement
 
     async def read(self, keys: list[str]) -> dict[str, Any]:
         if not keys:
@@ -79,7 +80,7 @@ class SqlStorage(Storage):
     # twice in every turn, and the ORM's bookkeeping cost more than the SQL.
 
     def _read(self, keys: list[str]) -> dict[str, Any]:
-        with self._engine.connect() as connection:
+        with self._reader.connect() as connection:
             if len(keys) == 1:
                 rows = connection.execute(_READ_ONE, {"p_key": keys[0]})
             else:
