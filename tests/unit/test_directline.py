@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -381,17 +382,25 @@ class CopyingMemoryStorage(MemoryStorage):
         return copy.deepcopy(await super().read(keys))
 
 
+@asynccontextmanager
+async def started(config, storage, log):
+    """A conversation started on an app with these state storage and log doubles;
+    yields the client, the conversation's id and headers, and its log's length."""
+    app = app_with_doubles(config, youth_council_nlu(), storage, log)
+    async with TestClient(TestServer(app)) as test_client:
+        conversation_id, headers = await start(test_client)
+        yield test_client, conversation_id, headers, len(log._logs[conversation_id])
+
+
 async def test_a_turn_whose_write_fails_keeps_the_old_state_and_says_so(config):
     """The user's activity, the replies and the state are written in one transaction;
     when it fails, none of it is half there: the state stays as it was, and the
     user is told the message could not be handled, next to their message."""
     storage = CopyingMemoryStorage()
     log = FailingLog(max_conversations=10, ttl_seconds=3600, state_storage=storage)
-    app = app_with_doubles(config, youth_council_nlu(), storage, log)
-    async with TestClient(TestServer(app)) as test_client:
-        conversation_id, headers = await start(test_client)
+    async with started(config, storage, log) as (test_client, conversation_id, headers, welcome):
         question = {"type": "message", "text": "how do I join the youth council?"}
-        before, welcome = copy.deepcopy(storage.memory), len(log._logs[conversation_id])
+        before = copy.deepcopy(storage.memory)
         log.failures = 1
         assert await post(test_client, conversation_id, headers, question) == 200
         assert storage.memory == before  # not one step ahead of the log
@@ -410,10 +419,8 @@ async def test_a_turn_whose_write_fails_keeps_the_old_state_and_says_so(config):
 async def test_a_turn_that_cannot_write_at_all_answers_503_and_changes_nothing(config):
     storage = CopyingMemoryStorage()
     log = FailingLog(max_conversations=10, ttl_seconds=3600, state_storage=storage)
-    app = app_with_doubles(config, youth_council_nlu(), storage, log)
-    async with TestClient(TestServer(app)) as test_client:
-        conversation_id, headers = await start(test_client)
-        before, welcome = copy.deepcopy(storage.memory), len(log._logs[conversation_id])
+    async with started(config, storage, log) as (test_client, conversation_id, headers, welcome):
+        before = copy.deepcopy(storage.memory)
         log.failures = 2  # the turn's write, and the write of its apology
         question = {"type": "message", "text": "how do I join the youth council?"}
         assert await post(test_client, conversation_id, headers, question) == 503
@@ -434,10 +441,7 @@ class StorageThatConflicts(CopyingMemoryStorage):
 async def test_a_turn_that_lost_a_race_for_the_state_answers_409_and_writes_nothing(config):
     storage = StorageThatConflicts()
     log = MemoryConversationLog(max_conversations=10, ttl_seconds=3600, state_storage=storage)
-    app = app_with_doubles(config, youth_council_nlu(), storage, log)
-    async with TestClient(TestServer(app)) as test_client:
-        conversation_id, headers = await start(test_client)
-        welcome = len(log._logs[conversation_id])
+    async with started(config, storage, log) as (test_client, conversation_id, headers, welcome):
         storage.conflict = True
         question = {"type": "message", "text": "how do I join the youth council?"}
         response = await test_client.post(
