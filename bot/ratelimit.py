@@ -18,10 +18,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy import Engine, bindparam, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.database import autocommit_on_postgresql, require_tables, run_blocking
+from bot.storage.database import (
+    autocommit_on_postgresql,
+    require_tables,
+    run_blocking,
+    upsert_dialect_insert,
+)
 from bot.storage.models import RateLimitRecord
 
 COUNTS = RateLimitRecord.__table__
@@ -67,9 +71,8 @@ class SqlCounter:
         require_tables(engine, RateLimitRecord.__tablename__)
         self._engine = engine
         self._counting = autocommit_on_postgresql(engine)
-        dialect_insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         self._upsert = (
-            dialect_insert(COUNTS)
+            upsert_dialect_insert(engine)(COUNTS)
             .values(key=bindparam("key"), window_start=bindparam("window"), count=1)
             .on_conflict_do_update(
                 index_elements=["key", "window_start"], set_={"count": COUNTS.c.count + 1}

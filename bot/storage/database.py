@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
@@ -93,6 +94,11 @@ async def run_blocking(
     if writer is None:
         writer = _SQLITE_WRITERS[engine] = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
     return await loop.run_in_executor(writer, bound)
+
+
+def upsert_dialect_insert(engine: Engine) -> Callable[..., Any]:
+    """The engine's dialect `insert`, the one with `on_conflict_do_update/nothing`."""
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
 
 def autocommit_on_postgresql(engine: Engine) -> Engine:

@@ -18,7 +18,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.storage.database import require_tables, run_blocking, session_factory
+from bot.storage.database import (
+    require_tables,
+    run_blocking,
+    session_factory,
+    upsert_dialect_insert,
+)
 from bot.storage.models import (
     AnswerRatingRecord,
     FeedbackContact,
@@ -53,6 +58,10 @@ class SqlRecordStore:
         )
         self._engine = engine
         self._sessions = session_factory(engine)
+        # A key already stored is left as it is (a retry from the outbox).
+        self._new_unanswered = upsert_dialect_insert(engine)(
+            UnansweredQuestionRecord.__table__
+        ).on_conflict_do_nothing(index_elements=["key"])
         self._on_saved = on_saved or (lambda kind: None)
 
     async def save(self, record: Record) -> None:
@@ -67,13 +76,14 @@ class SqlRecordStore:
         self._on_saved(record.kind)
 
     def _save(self, record: Record) -> None:
+        if isinstance(record, UnansweredQuestion):
+            self._save_unanswered(record)
+            return
         with self._sessions.begin() as session:
             if isinstance(record, FeedbackSubmission):
                 self._save_feedback(session, record)
             elif isinstance(record, AnswerRating):
                 self._save_rating(session, record)
-            elif isinstance(record, UnansweredQuestion):
-                self._save_unanswered(session, record)
             else:
                 raise TypeError(f"unknown record {type(record).__name__}")
 
@@ -133,22 +143,21 @@ class SqlRecordStore:
         if item.comment:
             row.comment = item.comment
 
-    def _save_unanswered(self, session: Session, item: UnansweredQuestion) -> None:
-        exists = session.scalar(
-            select(UnansweredQuestionRecord.id).where(UnansweredQuestionRecord.key == item.key)
-        )
-        if exists is not None:
-            return
-        session.add(
-            UnansweredQuestionRecord(
-                key=item.key,
-                text=item.text,
-                reason=item.reason,
-                guesses=json.dumps(item.guesses, ensure_ascii=False),
-                language=item.language,
-                channel=item.channel,
-                conversation=item.conversation,
-                created_at=_when(item.created_at),
-                handled=False,
+    def _save_unanswered(self, item: UnansweredQuestion) -> None:
+        """One plain statement: this runs in the turn of every question the assistant
+        could not answer, where the ORM's query and unit of work cost 1.5-2 ms."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                self._new_unanswered,
+                {
+                    "key": item.key,
+                    "text": item.text,
+                    "reason": item.reason,
+                    "guesses": json.dumps(item.guesses, ensure_ascii=False),
+                    "language": item.language,
+                    "channel": item.channel,
+                    "conversation": item.conversation,
+                    "created_at": _when(item.created_at),
+                    "handled": False,
+                },
             )
-        )
