@@ -173,6 +173,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         outcomes = asyncio.run(run(questions, args.url.rstrip("/"), args.concurrency))
+    except aiohttp.ClientResponseError as error:
+        if error.status == 429:
+            # Each question opens a conversation: far more than a person does a minute.
+            print(
+                f"error: the bot at {args.url} refused the evaluation's pace (429). Start it "
+                "for an evaluation with the per-address limits off: "
+                "RATE_LIMIT_NEW_CONVERSATIONS=0 RATE_LIMIT_PER_ADDRESS=0 ./scripts/run",
+                file=sys.stderr,
+            )
+        else:
+            print(f"error: the bot at {args.url} answered {error.status}", file=sys.stderr)
+        return 2
     except aiohttp.ClientError as error:
         print(f"error: the bot at {args.url} did not answer: {error}", file=sys.stderr)
         return 2
