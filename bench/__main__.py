@@ -52,8 +52,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot.process import spawn_bot
-from bot.storage.database import create_database_engine
-from bot.storage.migrate import scratch_schema, upgrade
+from bot.storage.migrate import migrated_sqlite_url, scratch_schema
 from nlu import service
 from nlu.client import RasaNluClient
 from nlu.evaluate import load_questions
@@ -310,11 +309,7 @@ async def run(args: argparse.Namespace) -> dict:
     if args.postgres:
         with scratch_schema(args.postgres, "kasko_bench") as database_url:
             return await measure(args, workdir, database_url)
-    database_url = f"sqlite:///{workdir / 'bench.db'}"
-    engine = create_database_engine(database_url)
-    upgrade(engine)
-    engine.dispose()
-    return await measure(args, workdir, database_url)
+    return await measure(args, workdir, migrated_sqlite_url(workdir))
 
 
 async def measure(args: argparse.Namespace, workdir: Path, database_url: str) -> dict:

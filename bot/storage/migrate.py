@@ -33,6 +33,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def migrated_sqlite_url(folder: Path) -> str:
+    """A new SQLite file in `folder`, migrated to the newest revision; its URL."""
+    url = f"sqlite:///{folder / 'assistant.db'}"
+    engine = create_database_engine(url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+    return url
+
+
 @contextmanager
 def scratch_schema(postgres_url: str, prefix: str) -> Iterator[str]:
     """A migrated PostgreSQL schema of its own, dropped afterwards; yields the URL that

@@ -23,7 +23,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.process import spawn_bot
 from bot.storage.database import create_database_engine
-from bot.storage.migrate import scratch_schema, upgrade
+from bot.storage.migrate import migrated_sqlite_url, scratch_schema
 from nlu import service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,14 +121,6 @@ def bot_url(rasa_server, database_url, bot_log):
     # The bot's log must never contain what users wrote (privacy by default).
     logged = bot_log.read_text(errors="replace")
     assert "oppilaskuntaan" not in logged and "youth council" not in logged
-
-
-def migrated_sqlite_url(folder: Path) -> str:
-    url = f"sqlite:///{folder / 'assistant.db'}"
-    engine = create_database_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    return url
 
 
 @pytest.fixture(scope="module")
