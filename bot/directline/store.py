@@ -6,9 +6,9 @@ The watermark is the number of activities a client has seen, as in Direct Line
 conversation: no sticky sessions. `MemoryConversationLog` has the same
 behaviour in process memory, for unit tests.
 
-A turn's replies are appended together with the conversation state they lead
-to (`append(..., state=...)`), in one transaction: a reply is never in the log
-without its state, and a state whose e-tag is stale writes neither.
+A turn's message and replies are appended together with the conversation state
+they lead to (`append(..., state=...)`), in one transaction: a reply is never in
+the log without its state, and a state whose e-tag is stale writes neither.
 
 Streaming clients (WebSocket) wait on `changed(conversation_id)`: a process
 wakes its own sockets at once when it appends, and `watch()` notices what other
@@ -65,6 +65,23 @@ def new_conversation_id() -> str:
 
 def activity_id(conversation_id: str, seq: int) -> str:
     return f"{conversation_id}|{seq:07d}"
+
+
+def _number(
+    conversation_id: str, activities: list[Activity], start: int, reply_to_first: bool
+) -> list[str]:
+    """Give appended activities their ids from place `start` on (see `append`); the ids.
+
+    Replies name the first activity in replyToId afresh each time: a retried append
+    gets new places.
+    """
+    ids = []
+    for offset, activity in enumerate(activities):
+        activity["id"] = activity_id(conversation_id, start + offset)
+        if reply_to_first and offset:
+            activity["replyToId"] = ids[0]
+        ids.append(activity["id"])
+    return ids
 
 
 class ConversationLog:
@@ -171,13 +188,8 @@ class MemoryConversationLog(ConversationLog):
         if state:
             await self._state_storage.write(state)
         log = self._logs.setdefault(conversation_id, [])
-        ids = []
-        for offset, activity in enumerate(activities):
-            activity["id"] = activity_id(conversation_id, len(log))
-            if reply_to_first and offset:
-                activity["replyToId"] = ids[0]
-            log.append(activity)
-            ids.append(activity["id"])
+        ids = _number(conversation_id, activities, len(log), reply_to_first)
+        log.extend(activities)
         self._used[conversation_id] = time.time()
         self._notify(conversation_id)
         return ids
@@ -293,20 +305,16 @@ class SqlConversationLog(ConversationLog):
                         )
                         end = count
                     start = end - count
-                    ids, rows = [], []
-                    for offset, activity in enumerate(activities):
-                        activity["id"] = activity_id(conversation_id, start + offset)
-                        if reply_to_first and offset:
-                            activity["replyToId"] = ids[0]
-                        ids.append(activity["id"])
-                        rows.append(
-                            {
-                                "conversation_id": conversation_id,
-                                "seq": start + offset,
-                                "data": json.dumps(activity, ensure_ascii=False),
-                                "created_at": now,
-                            }
-                        )
+                    ids = _number(conversation_id, activities, start, reply_to_first)
+                    rows = [
+                        {
+                            "conversation_id": conversation_id,
+                            "seq": start + offset,
+                            "data": json.dumps(activity, ensure_ascii=False),
+                            "created_at": now,
+                        }
+                        for offset, activity in enumerate(activities)
+                    ]
                     connection.execute(_NEW_ACTIVITIES, rows)
                 return ids
             except IntegrityError:
