@@ -48,6 +48,7 @@ _REPLACE = (
     .values(_NEW_VALUES)
 )
 _EXISTS = select(STATE.c.key).where(STATE.c.key == bindparam("p_key"))
+_CREATE = insert(STATE).values(key=bindparam("p_key"), **_NEW_VALUES)
 
 
 class StateConflict(KeyError):
@@ -133,11 +134,7 @@ def _write_one(connection: Connection, key: str, data: str, expected: str | None
         raise StateConflict(f"e-tag conflict writing state {key!r}")
     try:
         with connection.begin_nested():
-            connection.execute(
-                insert(STATE).values(
-                    key=key, data=data, e_tag=values["p_tag"], updated_at=values["p_now"]
-                )
-            )
+            connection.execute(_CREATE, values)
     except IntegrityError as error:
         # Another process created the item between our update and insert.
         raise StateConflict(f"concurrent creation of state {key!r}") from error
