@@ -99,9 +99,6 @@ class Phrases:
     def __iter__(self) -> Iterator[Phrase]:
         return iter(self._all)
 
-    def __len__(self) -> int:
-        return len(self._all)
-
     def _candidates(self, message_words: list[str]) -> set[Phrase]:
         """The phrases whose first word matches some word of the message (every caller's
         answer is the same in any order)."""
