@@ -16,8 +16,9 @@ for the bare baseline:
 - a do-nothing relay to Rasa (bench/relay.py), beside bare parse: the cost of
   the extra HTTP hop alone, the floor under any bot's turn latency.
 
-The machines are noisy, so nothing is compared with figures from another run:
-each ratio's two sides are measured minutes apart on the same machine. The
+The machines are noisy, so nothing is compared with figures from another run,
+and each ratio's two sides are measured interleaved: every message goes to the
+bot (or the relay) and to bare Rasa one right after the other. The
 messages are the held-out questions (tests/data), each sent once per phase, so
 the bot's parse cache cannot flatter the uncached figures.
 
@@ -178,19 +179,67 @@ class Bench:
 async def sequential(measure, texts: list[str]) -> Latencies:
     result = Latencies()
     for text in texts:
-        try:
-            result.seconds.append(await measure(text))
-        except (RuntimeError, aiohttp.ClientError):
-            result.errors += 1
+        await _timed(measure, text, result)
     return result
 
 
-async def concurrent(worker_count: int, work) -> tuple[float, int, int]:
-    """Run `work(worker)` in parallel; returns (seconds, done, errors)."""
-    started = time.perf_counter()
-    results = await asyncio.gather(*(work(i) for i in range(worker_count)))
-    seconds = time.perf_counter() - started
-    return seconds, sum(done for done, _ in results), sum(errors for _, errors in results)
+async def paired(measure, baseline, texts: list[str]) -> tuple[Latencies, Latencies]:
+    """Each message through `measure` and through `baseline`, one right after the other.
+
+    The host's speed drifts by tens of percent within a minute, so two blocks
+    measured one after the other can differ by more than the bot's whole cost.
+    Interleaved, a slow stretch hits both sides alike; the order alternates so
+    neither side always runs first (on a warmer or a colder Rasa).
+    """
+    measured, base = Latencies(), Latencies()
+    for index, text in enumerate(texts):
+        steps = [(measure, measured), (baseline, base)]
+        for call, result in steps if index % 2 == 0 else reversed(steps):
+            await _timed(call, text, result)
+    return measured, base
+
+
+async def _timed(measure, text: str, result: Latencies) -> None:
+    try:
+        result.seconds.append(await measure(text))
+    except (RuntimeError, aiohttp.ClientError):
+        result.errors += 1
+
+
+@dataclass
+class Load:
+    """Calls made by CONCURRENCY workers at once, summed over the phases run."""
+
+    seconds: float = 0.0
+    done: int = 0
+    errors: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    async def run(self, call, items: list, watched: dict[str, int] | None = None) -> None:
+        """`call(item)` for every item, split among the workers; also the CPU time that
+        each `watched` process (name: pid) used meanwhile."""
+        watched = watched or {}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+        started = time.perf_counter()
+        shares = [items[i::CONCURRENCY] for i in range(CONCURRENCY)]
+        await asyncio.gather(*(self._worker(call, share) for share in shares))
+        self.seconds += time.perf_counter() - started
+        for name, pid in watched.items():
+            self.cpu[name] = self.cpu.get(name, 0.0) + cpu_seconds(pid) - cpu_before[name]
+
+    async def _worker(self, call, items: list) -> None:
+        for item in items:
+            try:
+                await call(item)
+                self.done += 1
+            except (RuntimeError, aiohttp.ClientError):
+                self.errors += 1
+
+    def per_second(self) -> float:
+        return self.done / self.seconds
+
+    def cpu_per_call_ms(self, process: str) -> float:
+        return self.cpu[process] / self.done * 1e3
 
 
 async def connector_stand_in() -> tuple[web.AppRunner, str]:
@@ -336,28 +385,31 @@ async def measure(args: argparse.Namespace, workdir: Path, database_url: str) ->
                 await bench.parse(text)
 
             fresh = [await bench.conversation() for _ in latency_texts]
-            dl = await sequential(lambda t: bench.turn(fresh.pop(), t), latency_texts)
-            bare_dl = await sequential(bench.parse, latency_texts)
+            dl, bare_dl = await paired(
+                lambda t: bench.turn(fresh.pop(), t), bench.parse, latency_texts
+            )
             relay_process, relay = start_relay(rasa, workdir / "relay.log")
             try:
                 await wait_for_relay(session, relay, relay_process)
-                relayed = await sequential(lambda t: bench.relayed(relay, t), latency_texts)
-                bare_relayed = await sequential(bench.parse, latency_texts)
+                relayed, bare_relayed = await paired(
+                    lambda t: bench.relayed(relay, t), bench.parse, latency_texts
+                )
             finally:
                 relay_process.terminate()
                 relay_process.wait(timeout=30)
             teams_ids = itertools.count()  # a new Teams conversation for each question
-            teams = await sequential(
+            teams, bare_teams = await paired(
                 lambda t: bench.teams_turn(service_url, f"bench-teams-{next(teams_ids)}", t),
+                bench.parse,
                 teams_texts,
             )
-            bare_teams = await sequential(bench.parse, teams_texts)
 
             repeated = "miten pääsen oppilaskuntaan?"
             await bench.turn(await bench.conversation(), repeated)  # now it is cached
             fresh = [await bench.conversation() for _ in range(100)]
-            cached = await sequential(lambda t: bench.turn(fresh.pop(), t), [repeated] * 100)
-            bare_repeated = await sequential(bench.parse, [repeated] * 100)
+            cached, bare_repeated = await paired(
+                lambda t: bench.turn(fresh.pop(), t), bench.parse, [repeated] * 100
+            )
             # The NLU step alone: the bot's own client stack (cache over breaker over
             # Rasa), built here against the same Rasa, a hit beside a bare parse.
             rasa_client = RasaNluClient(rasa.url, rasa.token, 5.0)
@@ -372,37 +424,20 @@ async def measure(args: argparse.Namespace, workdir: Path, database_url: str) ->
             cache_hit = await sequential(cached_parse, [repeated] * 100)
             await rasa_client.close()
 
-            shares = [load_texts[i::CONCURRENCY] for i in range(CONCURRENCY)]
-
-            opened = [[await bench.conversation() for _ in share] for share in shares]
-
-            async def bot_worker(i: int) -> tuple[int, int]:
-                done = errors = 0
-                for text, conversation in zip(shares[i], opened[i], strict=True):
-                    try:
-                        await bench.turn(conversation, text)
-                        done += 1
-                    except (RuntimeError, aiohttp.ClientError):
-                        errors += 1
-                return done, errors
-
-            async def bare_worker(i: int) -> tuple[int, int]:
-                done = errors = 0
-                for text in shares[i]:
-                    try:
-                        await bench.parse(text)
-                        done += 1
-                    except (RuntimeError, aiohttp.ClientError):
-                        errors += 1
-                return done, errors
-
-            bot_cpu, rasa_cpu = cpu_seconds(process.pid), cpu_seconds(rasa.process.pid)
-            bot_seconds, bot_done, bot_errors = await concurrent(CONCURRENCY, bot_worker)
-            results["bot CPU per turn ms"] = (cpu_seconds(process.pid) - bot_cpu) / bot_done * 1e3
-            results["Rasa CPU per turn ms"] = (
-                (cpu_seconds(rasa.process.pid) - rasa_cpu) / bot_done * 1e3
-            )
-            bare_seconds, bare_done, bare_errors = await concurrent(CONCURRENCY, bare_worker)
+            # Bot and bare Rasa each take both halves of the load, in the order bot,
+            # bare, bare, bot: a drift of the host's speed during the load hits both.
+            halves = [load_texts[0::2], load_texts[1::2]]
+            opened = [[await bench.conversation() for _ in half] for half in halves]
+            bot_load, bare_load = Load(), Load()
+            watched = {"bot": process.pid, "rasa": rasa.process.pid}
+            for half, on_bot in ((0, True), (0, False), (1, False), (1, True)):
+                if on_bot:
+                    turns = list(zip(opened[half], halves[half], strict=True))
+                    await bot_load.run(lambda pair: bench.turn(*pair), turns, watched)
+                else:
+                    await bare_load.run(bench.parse, halves[half])
+            results["bot CPU per turn ms"] = bot_load.cpu_per_call_ms("bot")
+            results["Rasa CPU per turn ms"] = bot_load.cpu_per_call_ms("rasa")
             results["bot RSS after load MB"] = rss_mb(process.pid)
     finally:
         process.terminate()
@@ -421,9 +456,9 @@ async def measure(args: argparse.Namespace, workdir: Path, database_url: str) ->
             "cached repeat turn": cached,
             "bare parse (repeated)": bare_repeated,
             "parse cache hit (NLU step)": cache_hit,
-            "throughput bot turns/s": bot_done / bot_seconds,
-            "throughput bare parses/s": bare_done / bare_seconds,
-            "throughput errors": bot_errors + bare_errors,
+            "throughput bot turns/s": bot_load.per_second(),
+            "throughput bare parses/s": bare_load.per_second(),
+            "throughput errors": bot_load.errors + bare_load.errors,
         }
     )
     if not args.skip_training:
