@@ -257,7 +257,7 @@ def read_topic_ids(path: Path) -> tuple[list[str], list[str]]:
 
 
 def _load_entry(
-    path: Path, kind: str, topic_ids: set[str], link_names: set[str], checker: _Checker
+    path: Path, kind: str, related_ids: set[str], link_names: set[str], checker: _Checker
 ) -> Entry | None:
     where = f"{kind}s/{path.name}" if kind == "topic" else f"conversation/{path.name}"
     raw = _read_yaml(path, checker)
@@ -294,7 +294,7 @@ def _load_entry(
     if not isinstance(sources, list) or not all(isinstance(s, str) and s for s in sources):
         checker.fail(where, "sources must be a list of strings")
         sources = []
-    related = checker.id_list(where, raw.get("related"), topic_ids, "related topic")
+    related = checker.id_list(where, raw.get("related"), related_ids, "related topic")
     if entry_id in related:
         checker.fail(where, "an entry cannot be related to itself")
     return Entry(
@@ -384,11 +384,17 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
     )
 
 
+# Besides topics, `related` may offer the button that starts the feedback dialog
+# here in the chat: an answer that says "you can also give feedback here" then
+# offers the way to do it.
+RELATED_DIALOGS = ("give_feedback",)
+
+
 def load_content(folder: Path, links: dict[str, str]) -> ContentStore:
     """Load and validate all content under `folder`; raise ContentError listing every problem."""
     checker = _Checker()
     topic_ids, conversation_ids = read_topic_ids(folder / "topics.yml")
-    topic_set = set(topic_ids)
+    related_ids = set(topic_ids) | set(RELATED_DIALOGS)
     link_names = set(links)
     entries: dict[str, dict[str, Entry]] = {"topic": {}, "conversation": {}}
     for kind, subfolder, expected in (
@@ -400,7 +406,7 @@ def load_content(folder: Path, links: dict[str, str]) -> ContentStore:
             if not path.is_file():
                 checker.fail(f"{subfolder}/{entry_id}.yml", "missing")
                 continue
-            entry = _load_entry(path, kind, topic_set, link_names, checker)
+            entry = _load_entry(path, kind, related_ids, link_names, checker)
             if entry is not None:
                 entries[kind][entry_id] = entry
         for path in sorted((folder / subfolder).glob("*.yml")):

@@ -15,11 +15,16 @@ class ReplyFactory:
         self.content = content
 
     def topic_buttons(self, topic_ids: tuple[str, ...] | list[str], language: str) -> list[Button]:
-        return [
-            Button(self.content.topics[t].title[language], {"intent": t})
-            for t in topic_ids
-            if t in self.content.topics
-        ]
+        """A button per topic; "give_feedback" (content/store.py RELATED_DIALOGS) is the
+        button that starts the feedback dialog."""
+        buttons = []
+        for topic_id in topic_ids:
+            if topic_id in self.content.topics:
+                title = self.content.topics[topic_id].title[language]
+                buttons.append(Button(title, {"intent": topic_id}))
+            elif topic_id == "give_feedback":
+                buttons.append(self.feedback_button(language))
+        return buttons
 
     def help_button(self, language: str) -> Button:
         return Button(self.content.ui_text("button_help", language), dict(HELP_PAYLOAD))

@@ -37,6 +37,24 @@ async def test_topic_answer_in_detected_language(router, nlu, content):
     assert [b.payload["rating"] for b in reply.buttons if "rating" in b.payload] == ["up", "down"]
 
 
+@pytest.mark.parametrize("language", ["fi", "sv", "en", "fi-x-selko"])
+async def test_feedback_channels_answer_offers_the_feedback_dialog_it_mentions(
+    router, nlu, content, language
+):
+    """The answer says feedback can be given here in the chat: its button starts that."""
+    nlu.add("how do I give feedback?", "feedback_channels")
+    state = ConversationData(language=language, language_explicit=True)
+    [answer] = await say(router, state, "how do I give feedback?")
+    assert answer.topic == "feedback_channels"
+    [button] = [b for b in answer.buttons if b.payload.get("intent") == "give_feedback"]
+    assert button.label == content.conversation["give_feedback"].title[language]
+
+    replies = await say(router, state, button.label, payload=button.payload)
+
+    assert state.feedback is not None
+    assert replies[-1].topic == "give_feedback"
+
+
 async def test_level_question_then_answer_and_level_remembered(router, nlu, content):
     nlu.add("miten pääsen oppilaskuntaan?", "student_council")
     state = ConversationData()
