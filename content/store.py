@@ -32,6 +32,7 @@ UI_KEYS = (
     "button_help",
     "choose_language",
     "welcome_languages",
+    "language_continues",
     "storage_unavailable",
 )
 _URL = re.compile(r"https?://[^\s)>\]]+")

@@ -239,7 +239,7 @@ class Router:
             if self._feedback.active(state):
                 # Mid-feedback: confirm the language and ask the same step again in it.
                 state.choose_language(chosen)
-                confirm = self._replies.entry_reply(intent, chosen)
+                confirm = self._replies.ui_reply("language_continues", chosen, intent)
                 return [confirm, self._feedback.prompt(state, chosen)]
             return self._smalltalk.switch_language(intent, state, chosen)
         level = payload.get("level")

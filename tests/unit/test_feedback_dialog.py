@@ -288,6 +288,7 @@ async def test_language_button_mid_dialog_asks_the_step_again_in_that_language(r
     state = ConversationData()
     await say(router, state, "haluan antaa palautetta")
     confirm, question = await say(router, state, "Svenska", {"lang": "sv"})
+    assert confirm.text == content.ui["language_continues"]["sv"]  # not "what would you ask?"
     assert question.text == content.feedback.text("ask_category", "sv")
     assert state.feedback["step"] == "category"
 
