@@ -2,9 +2,11 @@
 
 Removes Finnish personal identity codes (henkilötunnus, every century sign,
 including the Y X W V U and B C D E F signs in use since 2023), phone numbers
-(Finnish and international forms) and e-mail addresses. Identity codes are only
-removed when their check character is right, so ordinary numbers and codes
-that merely look alike stay readable for staff.
+(Finnish and international forms) and e-mail addresses. An identity code is
+removed when it has the code's shape and a real date, whatever its check
+character: a mistyped code (one digit wrong) still gives away a birth date and
+most of a person's number, and nothing else that people write in feedback has
+that shape (DDMMYY, a century sign, three digits and a character).
 """
 
 from __future__ import annotations
@@ -32,15 +34,15 @@ _PHONE = re.compile(r"(?<![\w+(])\(?(?:\+|00|0)(?:[\s\-.]?\(?\d\)?){6,14}(?![\w]
 def is_valid_identity_code(code: str) -> bool:
     """True when `code` (DDMMYYCNNNT) has a real date part and the right check character."""
     match = _IDENTITY_CODE.fullmatch(code.strip())
-    return bool(match) and _check_matches(match)
-
-
-def _check_matches(match: re.Match[str]) -> bool:
-    day, month, year, _sign, number, check = match.groups()
-    if not (1 <= int(day) <= 31 and 1 <= int(month) <= 12):
+    if not match or not _has_real_date(match):
         return False
-    expected = CHECK_CHARACTERS[int(f"{day}{month}{year}{number}") % 31]
-    return check.upper() == expected
+    day, month, year, _sign, number, check = match.groups()
+    return check.upper() == CHECK_CHARACTERS[int(f"{day}{month}{year}{number}") % 31]
+
+
+def _has_real_date(match: re.Match[str]) -> bool:
+    day, month = int(match.group(1)), int(match.group(2))
+    return 1 <= day <= 31 and 1 <= month <= 12
 
 
 @dataclass
@@ -60,7 +62,7 @@ def redact(text: str) -> Redaction:
     removed = {"identity_code": 0, "email": 0, "phone": 0}
 
     def identity(match: re.Match[str]) -> str:
-        if not _check_matches(match):
+        if not _has_real_date(match):
             return match.group(0)
         removed["identity_code"] += 1
         return IDENTITY_CODE_MARK

@@ -32,9 +32,12 @@ VALID_CODES = [
     "150620A456C",
     "290200-234v",  # lower-case check character
 ]
-INVALID_CODES = [
+MISTYPED_CODES = [
     "131052-308U",  # wrong check character
     "131052-309T",  # number changed, check no longer fits
+    "010190-123A",
+]
+INVALID_CODES = [
     "321052-308T",  # no 32nd day
     "131352-308T",  # no 13th month
     "131052G308T",  # G is not a century sign
@@ -50,8 +53,18 @@ def test_valid_identity_codes_are_redacted(code):
     assert result.removed["identity_code"] == 1
 
 
+@pytest.mark.parametrize("code", MISTYPED_CODES)
+def test_mistyped_identity_codes_are_redacted_too(code):
+    """A wrong check character is most likely a typo: the birth date and most of the
+    number would still be stored."""
+    assert not is_valid_identity_code(code)
+    result = redact(f"Lapseni hetu on {code}, kiitos.")
+    assert result.text == f"Lapseni hetu on {IDENTITY_CODE_MARK}, kiitos."
+    assert result.removed["identity_code"] == 1
+
+
 @pytest.mark.parametrize("code", INVALID_CODES)
-def test_invalid_identity_codes_stay(code):
+def test_what_is_not_an_identity_code_stays(code):
     assert not is_valid_identity_code(code)
     assert code in redact(f"koodi {code} tässä").text
 
