@@ -199,9 +199,10 @@ async def paired(measure, baseline, texts: list[str]) -> tuple[Latencies, Latenc
     return measured, base
 
 
-async def _timed(measure, text: str, result: Latencies) -> None:
+async def _timed(measure, item, result: Latencies) -> None:
+    """`measure(item)`, which returns its seconds, into `result`; a failure is an error."""
     try:
-        result.seconds.append(await measure(text))
+        result.seconds.append(await measure(item))
     except (RuntimeError, aiohttp.ClientError):
         result.errors += 1
 
@@ -211,9 +212,16 @@ class Load:
     """Calls made by CONCURRENCY workers at once, summed over the phases run."""
 
     seconds: float = 0.0
-    done: int = 0
-    errors: int = 0
+    calls: Latencies = field(default_factory=Latencies)
     cpu: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return len(self.calls.seconds)
+
+    @property
+    def errors(self) -> int:
+        return self.calls.errors
 
     async def run(self, call, items: list, watched: dict[str, int] | None = None) -> None:
         """`call(item)` for every item, split among the workers; also the CPU time that
@@ -229,11 +237,7 @@ class Load:
 
     async def _worker(self, call, items: list) -> None:
         for item in items:
-            try:
-                await call(item)
-                self.done += 1
-            except (RuntimeError, aiohttp.ClientError):
-                self.errors += 1
+            await _timed(call, item, self.calls)
 
     def per_second(self) -> float:
         return self.done / self.seconds

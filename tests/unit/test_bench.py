@@ -46,10 +46,11 @@ async def test_paired_counts_a_failed_call_as_an_error_of_its_side_only():
 async def test_load_sums_calls_and_errors_over_its_phases():
     seen: list[int] = []
 
-    async def call(item: int) -> None:
+    async def call(item: int) -> float:
         seen.append(item)
         if item % 10 == 0:
             raise RuntimeError("refused")
+        return 0.001
 
     load = Load()
     await load.run(call, list(range(1, 51)))
