@@ -240,7 +240,7 @@ class SqlConversationLog(ConversationLog):
             pass  # created by another request or process a moment ago: the same result
 
     async def length(self, conversation_id: str) -> int | None:
-        return await run_blocking(self._engine, self._length, conversation_id, reads=True)
+        return await run_blocking(self._engine, self._length, conversation_id)
 
     def _length(self, conversation_id: str) -> int | None:
         with self._engine.connect() as connection:
@@ -323,7 +323,7 @@ class SqlConversationLog(ConversationLog):
         raise AssertionError("unreachable")
 
     async def since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
-        return await run_blocking(self._engine, self._since, conversation_id, watermark, reads=True)
+        return await run_blocking(self._engine, self._since, conversation_id, watermark)
 
     def _since(self, conversation_id: str, watermark: int) -> tuple[list[Activity], int]:
         with self._engine.connect() as connection:
@@ -348,7 +348,7 @@ class SqlConversationLog(ConversationLog):
             if not watched:
                 continue
             try:
-                counts = await run_blocking(self._engine, self._counts, watched, reads=True)
+                counts = await run_blocking(self._engine, self._counts, watched)
             except Exception as error:  # noqa: BLE001 - keep watching through a database blip
                 logger.warning("stream watcher: %s", type(error).__name__)
                 continue

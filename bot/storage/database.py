@@ -9,9 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
-import weakref
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -70,30 +68,30 @@ def create_database_engine(url: str) -> Engine:
 
 
 T = TypeVar("T")
-_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, ThreadPoolExecutor] = weakref.WeakKeyDictionary()
 
 
-async def run_blocking(
-    engine: Engine, call: Callable[..., T], *args: Any, reads: bool = False
-) -> T:
-    """Run a blocking database call off the event loop.
+async def run_blocking(engine: Engine, call: Callable[..., T], *args: Any) -> T:
+    """Run a blocking database call without holding up the event loop needlessly.
 
-    SQLite has one writer at a time, and its busy handler makes a waiting writer
-    sleep (1, 2, 5, 10 ms...): with turns running concurrently that sleeping cost
-    more than the writes themselves. So a process's SQLite writes queue in one
-    thread of their own, in order, and never meet the busy handler (it is still
-    there for a second process on the same file). Calls that only read (`reads`)
-    run in the default thread pool: in WAL mode they never wait for the writer.
-    PostgreSQL calls all run in the default thread pool, in parallel.
+    PostgreSQL calls run in the default thread pool, in parallel: they wait on
+    the network.
+
+    SQLite calls run right here, on the event loop. SQLite is in-process and the
+    statements of a turn take tens of microseconds; handing each to a thread and
+    waking the loop when it is done cost more than the statement (on this 2-core
+    machine about 0.3 ms per call, three calls per turn: docs/benchmark.md). Run
+    one at a time on one thread, a process's writes never meet SQLite's busy
+    handler, which made concurrent writers sleep in steps of milliseconds when
+    they ran in a pool. The handler is still there for a second process on the
+    same file (a `bot.manage` command, a staff page's thread): then the loop
+    waits with the write, as briefly as that process holds the file. SQLite is
+    the one-process setting; replicas use PostgreSQL.
     """
+    if engine.dialect.name == "sqlite":
+        return call(*args)
     loop = asyncio.get_running_loop()
     bound = functools.partial(contextvars.copy_context().run, call, *args)
-    if reads or engine.dialect.name != "sqlite":
-        return await loop.run_in_executor(None, bound)
-    writer = _SQLITE_WRITERS.get(engine)
-    if writer is None:
-        writer = _SQLITE_WRITERS[engine] = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
-    return await loop.run_in_executor(writer, bound)
+    return await loop.run_in_executor(None, bound)
 
 
 def upsert_dialect_insert(engine: Engine) -> Callable[..., Any]:

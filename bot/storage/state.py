@@ -65,7 +65,7 @@ class SqlStorage(Storage):
     async def read(self, keys: list[str]) -> dict[str, Any]:
         if not keys:
             return {}
-        return await run_blocking(self._engine, self._read, list(keys), reads=True)
+        return await run_blocking(self._engine, self._read, list(keys))
 
     async def write(self, changes: dict[str, Any]) -> None:
         if changes is None:
