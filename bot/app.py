@@ -66,6 +66,7 @@ def build_router(
         min_confidence=config.language.min_confidence,
         first_message_min_confidence=config.language.first_message_min_confidence,
         min_letters=config.language.min_letters,
+        by_words=content.cues.language_by_function_words,
     )
     return Router(
         content=content,

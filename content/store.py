@@ -7,6 +7,7 @@ all the files to fix, not just the first.
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,6 +20,7 @@ from content.text import Phrase, Phrases, fold, original_words, words
 
 LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 LEVELS = ("ecec", "basic", "upper_secondary", "liberal_adult")
+MIN_FUNCTION_WORDS = 2  # of one language, and none of another, to decide a message's language
 UI_KEYS = (
     "clarify_level",
     "not_sure",
@@ -88,6 +90,7 @@ class Cues:
     switch_language: dict[str, Phrases]
     language_names: dict[str, Phrases]
     levels: dict[str, Phrases]
+    function_words: dict[str, frozenset[str]]
 
     @cached_property
     def _language_requests(self) -> Phrases:
@@ -95,6 +98,21 @@ class Cues:
         return Phrases(
             [*self.plain_language, *(p for ps in self.switch_language.values() for p in ps)]
         )
+
+    def language_by_function_words(self, text: str) -> str | None:
+        """The language whose small words the message uses, when that is unambiguous.
+
+        Two or more words of one language's list and none of the others' lists;
+        else None, and a statistical detector decides (dialogs/language.py).
+        """
+        hits = {
+            language: sum(word in listed for word in words(text))
+            for language, listed in self.function_words.items()
+        }
+        found = [language for language, count in hits.items() if count]
+        if len(found) == 1 and hits[found[0]] >= MIN_FUNCTION_WORDS:
+            return found[0]
+        return None
 
     def wants_plain_language(self, text: str) -> bool:
         return self.plain_language.found_in(words(text))
@@ -345,7 +363,30 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
             "language.yml language_names", raw.get("language_names"), languages, checker
         ),
         levels=_phrase_map("language.yml levels", raw.get("levels"), LEVELS, checker),
+        function_words=_function_words(raw.get("function_words"), languages, checker),
     )
+
+
+def _function_words(
+    raw: Any, languages: tuple[str, ...], checker: _Checker
+) -> dict[str, frozenset[str]]:
+    """Folded single words per language; a word in two languages' lists is an error."""
+    where = "language.yml function_words"
+    if not isinstance(raw, dict) or set(raw) != set(languages):
+        checker.fail(where, f"expected lists for exactly {', '.join(languages)}")
+        return {}
+    result: dict[str, frozenset[str]] = {}
+    for language in languages:
+        listed = raw[language] if isinstance(raw[language], list) else []
+        folded = [words(item) if isinstance(item, str) else [] for item in listed]
+        if not folded or any(len(item) != 1 for item in folded):
+            # A bare `on` or `no` in YAML is a boolean, not a word: it must be quoted.
+            checker.fail(f"{where}.{language}", "expected a non-empty list of single words")
+        result[language] = frozenset(item[0] for item in folded if len(item) == 1)
+    for first, second in itertools.combinations(languages, 2):
+        for word in sorted(result[first] & result[second]):
+            checker.fail(where, f"{word!r} is listed for both {first} and {second}")
+    return result
 
 
 def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:

@@ -7,12 +7,21 @@ language when it is confident. On the very first message, with nothing else to
 go on, a less confident guess still beats the configured default.
 Plain Finnish (fi-x-selko) is never detected: a user asks for it, and a Finnish
 message then keeps it.
+
+Before the statistical detector, a message's small words are counted
+(content/language.yml `function_words`): two or more of one language's and none
+of another's settle it. That is right on every labelled message it decides (818
+of 1,350) and fixes messages the trigram detector got wrong, confidently
+("is it gonna rain in helsinki this weekend" read as Finnish); it also spares
+the detector's work on most full sentences.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dialogs.state import ConversationData
-from nlu.language import LanguageDetector
+from nlu.language import Detection, LanguageDetector
 
 ANSWER_LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 
@@ -42,8 +51,11 @@ class LanguagePolicy:
         min_confidence: float,
         first_message_min_confidence: float,
         min_letters: int,
+        by_words: Callable[[str], str | None] | None = None,
     ) -> None:
+        """`by_words`: the language a message's small words settle, or None (Cues)."""
         self._detector = detector
+        self._by_words = by_words or (lambda text: None)
         self._default = default
         self._min_confidence = min_confidence
         self._first_min_confidence = first_message_min_confidence
@@ -62,7 +74,7 @@ class LanguagePolicy:
         threshold = self._first_min_confidence if first_guess else self._min_confidence
         detection = None
         if letter_count(text) >= self._min_letters:
-            detection = self._detector.detect(text)
+            detection = self._detect(text)
         language = base
         if detection is not None and detection.confidence >= threshold:
             language = detection.language
@@ -73,5 +85,11 @@ class LanguagePolicy:
 
     def guess(self, text: str) -> str | None:
         """The detector's best guess whatever its confidence (for "kan du svenska?")."""
-        detection = self._detector.detect(text) if letter_count(text) >= 3 else None
+        detection = self._detect(text) if letter_count(text) >= 3 else None
         return detection.language if detection else None
+
+    def _detect(self, text: str) -> Detection | None:
+        by_words = self._by_words(text)
+        if by_words is not None:
+            return Detection(by_words, 1.0)
+        return self._detector.detect(text)

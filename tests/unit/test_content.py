@@ -97,9 +97,14 @@ def test_loader_reports_every_problem(tmp_path, config):
     data["links"] = ["nowhere"]
     broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     (folder / "topics" / "school_board.yml").unlink()
+    cues = folder / "language.yml"
+    cue_data = yaml.safe_load(cues.read_text(encoding="utf-8"))
+    cue_data["function_words"]["sv"].append("mitä")  # folded "mita", also Finnish
+    cues.write_text(yaml.safe_dump(cue_data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ContentError) as caught:
         load_content(folder, config.links)
     problems = "\n".join(caught.value.problems)
+    assert "function_words: 'mita' is listed for both fi and sv" in problems
     assert "youth_council.yml answer: missing or empty text for language 'sv'" in problems
     assert "unknown related topic 'no_such_topic'" in problems
     assert "unknown link 'nowhere'" in problems

@@ -93,9 +93,49 @@ def test_finnish_keeps_plain_finnish(lingua):
         ("Selitä tosi helposti, kuin lapselle", True, None, None),
         ("ruotsiksi", False, "sv", None),
         ("mitä eroa on päiväkodilla ja lukiolla", False, None, None),
+        ("Mitä nuorisoneuvosto tekee? Voitko kertoa sen selvästi ja lyhyesti?", True, None, None),
+        ("Selitä niin, että lapsikin ymmärtää.", True, None, None),
+        ("Voitko selittää tavallisilla sanoilla?", True, None, None),
+        ("Mitä on osallistuva budjetointi? Sano se helposti.", True, None, None),
+        ("koulu ei kerro selvästi, miten oppilaskuntaan pääsee", False, None, None),
+        ("Selitä selvästi ja lyhyesti: voiko uuden koulun paikkaan vaikuttaa?", True, None, None),
+        ("Mikä on OmaStadi? Haluan ymmärtää sen helposti.", True, None, None),
+        ("voiko sen helposti tehdä netissä", False, None, None),
     ],
 )
 def test_cues(content, text, plain, requested, level):
     assert content.cues.wants_plain_language(text) is plain
     assert content.cues.requested_language(text) == requested
     assert content.cues.level(text) == level
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("is it gonna rain in helsinki this weekend", "en"),  # the trigram model said fi
+        ("can i vote in omastadi if im 13", "en"),
+        ("är du en robot", "sv"),
+        ("mitä on ruutiraha", "fi"),
+        ("Hur kan vi föräldrar påverka daghemmet?", "sv"),
+        ("mikä on the parent committee", None),  # two languages' words: the detector decides
+        ("miten pääsen oppilaskuntaan", None),  # one word is not enough
+        ("hello", None),
+    ],
+)
+def test_function_words_settle_only_unambiguous_messages(content, text, language):
+    assert content.cues.language_by_function_words(text) == language
+
+
+def test_function_words_come_before_the_detector(content):
+    class AlwaysFinnish:
+        def detect(self, text):
+            from nlu.language import Detection
+
+            return Detection("fi", 0.99)
+
+    with_words = LanguagePolicy(
+        AlwaysFinnish(), "fi", 0.9, 0.5, 3, by_words=content.cues.language_by_function_words
+    )
+    assert with_words.observe(ConversationData(), "is it gonna rain this weekend", None) == "en"
+    assert with_words.observe(ConversationData(), "oppilaskunta", None) == "fi"  # detector
+    assert with_words.guess("är du en robot") == "sv"
