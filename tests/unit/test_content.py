@@ -140,3 +140,16 @@ def test_feedback_texts_invent_no_contacts_and_plain_finnish_is_short(content):
             assert "http" not in text, key
         sentences = [s for s in re.split(r"[.!?:]\s+|\n+", texts["fi-x-selko"]) if s.strip()]
         assert max(len(s.split()) for s in sentences) <= 12, key
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_welcome_names_only_language_requests_that_work(content, language):
+    """The welcome's typed examples ("på svenska") must each switch the language,
+    since the text stays in the chat after its buttons are gone."""
+    import re
+
+    examples = re.findall(r"[”“](.+?)”", content.ui["welcome_languages"][language])
+    assert examples
+    for example in examples:
+        cues = content.cues
+        assert cues.requested_language(example) or cues.wants_plain_language(example), example
