@@ -78,8 +78,9 @@ async def run_blocking(engine: Engine, call: Callable[..., T], *args: Any) -> T:
 
     SQLite calls run right here, on the event loop. SQLite is in-process and the
     statements of a turn take tens of microseconds; handing each to a thread and
-    waking the loop when it is done cost more than the statement (on this 2-core
-    machine about 0.3 ms per call, three calls per turn: docs/benchmark.md). Run
+    waking the loop when it is done cost more than the statement (the bot's CPU
+    per turn fell by 0.5-1 ms when a turn's three calls moved here:
+    docs/benchmark.md). Run
     one at a time on one thread, a process's writes never meet SQLite's busy
     handler, which made concurrent writers sleep in steps of milliseconds when
     they ran in a pool. The handler is still there for a second process on the
