@@ -105,8 +105,9 @@ class Cues:
         Two or more words of one language's list and none of the others' lists;
         else None, and a statistical detector decides (dialogs/language.py).
         """
+        message = words(text)
         hits = {
-            language: sum(word in listed for word in words(text))
+            language: sum(word in listed for word in message)
             for language, listed in self.function_words.items()
         }
         found = [language for language, count in hits.items() if count]

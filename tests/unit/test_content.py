@@ -146,10 +146,8 @@ def test_feedback_texts_invent_no_contacts_and_plain_finnish_is_short(content):
 def test_the_welcome_names_only_language_requests_that_work(content, language):
     """The welcome's typed examples ("på svenska") must each switch the language,
     since the text stays in the chat after its buttons are gone."""
-    import re
-
+    cues = content.cues
     examples = re.findall(r"[”“](.+?)”", content.ui["welcome_languages"][language])
     assert examples
     for example in examples:
-        cues = content.cues
         assert cues.requested_language(example) or cues.wants_plain_language(example), example

@@ -6,7 +6,7 @@ import pytest
 
 from dialogs.language import LanguagePolicy, language_from_locale
 from dialogs.state import ConversationData
-from nlu.language import LangdetectDetector, LinguaDetector
+from nlu.language import Detection, LangdetectDetector, LinguaDetector
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +129,6 @@ def test_function_words_settle_only_unambiguous_messages(content, text, language
 def test_function_words_come_before_the_detector(content):
     class AlwaysFinnish:
         def detect(self, text):
-            from nlu.language import Detection
-
             return Detection("fi", 0.99)
 
     with_words = LanguagePolicy(
