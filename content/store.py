@@ -102,8 +102,9 @@ class Cues:
     def language_by_function_words(self, text: str) -> str | None:
         """The language whose small words the message uses, when that is unambiguous.
 
-        Two or more words of one language's list and none of the others' lists;
-        else None, and a statistical detector decides (dialogs/language.py).
+        Two or more words of one language's list and none of the others' lists,
+        or a message that is one listed word ("hello", "tack"); else None, and a
+        statistical detector decides (dialogs/language.py).
         """
         message = words(text)
         hits = {
@@ -111,7 +112,7 @@ class Cues:
             for language, listed in self.function_words.items()
         }
         found = [language for language, count in hits.items() if count]
-        if len(found) == 1 and hits[found[0]] >= MIN_FUNCTION_WORDS:
+        if len(found) == 1 and (hits[found[0]] >= MIN_FUNCTION_WORDS or len(message) == 1):
             return found[0]
         return None
 

@@ -119,7 +119,12 @@ def test_cues(content, text, plain, requested, level):
         ("Hur kan vi föräldrar påverka daghemmet?", "sv"),
         ("mikä on the parent committee", None),  # two languages' words: the detector decides
         ("miten pääsen oppilaskuntaan", None),  # one word is not enough
-        ("hello", None),
+        ("hello", "en"),  # unless it is the whole message: the trigram model said fi
+        ("Thanks!", "en"),  # it said sv
+        ("tack", "sv"),
+        ("kiitos", "fi"),
+        ("oppilaskunta", None),  # one word, not a listed one
+        ("hello, mikä on ruuti", None),
     ],
 )
 def test_function_words_settle_only_unambiguous_messages(content, text, language):
@@ -137,3 +142,5 @@ def test_function_words_come_before_the_detector(content):
     assert with_words.observe(ConversationData(), "is it gonna rain this weekend", None) == "en"
     assert with_words.observe(ConversationData(), "oppilaskunta", None) == "fi"  # detector
     assert with_words.guess("är du en robot") == "sv"
+    swedish = ConversationData(language="sv")
+    assert with_words.observe(swedish, "hello", "sv-FI") == "en"
