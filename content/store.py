@@ -91,6 +91,7 @@ class Cues:
     language_names: dict[str, Phrases]
     levels: dict[str, Phrases]
     function_words: dict[str, frozenset[str]]
+    negations: frozenset[str]
 
     @cached_property
     def _language_requests(self) -> Phrases:
@@ -102,8 +103,8 @@ class Cues:
     def language_by_function_words(self, text: str) -> str | None:
         """The language whose small words the message uses, when that is unambiguous.
 
-        Two or more words of one language's list and none of the others' lists,
-        or a message that is one listed word ("hello", "tack"); else None, and a
+        Words of one language's list and none of the others', two or more of them
+        or at least half the message ("hello", "no moro"); else None, and a
         statistical detector decides (dialogs/language.py).
         """
         message = words(text)
@@ -112,9 +113,10 @@ class Cues:
             for language, listed in self.function_words.items()
         }
         found = [language for language, count in hits.items() if count]
-        if len(found) == 1 and (hits[found[0]] >= MIN_FUNCTION_WORDS or len(message) == 1):
-            return found[0]
-        return None
+        if len(found) != 1:
+            return None
+        count = hits[found[0]]
+        return found[0] if count >= MIN_FUNCTION_WORDS or 2 * count >= len(message) else None
 
     def wants_plain_language(self, text: str) -> bool:
         return self.plain_language.found_in(words(text))
@@ -123,12 +125,17 @@ class Cues:
         """A language asked for by phrase ("på svenska") or by a bare name ("English")."""
         message = words(text)
         for language, phrases in self.switch_language.items():
-            if phrases.found_in(message):
+            if any(not self._negated(message, span.start) for span in phrases.spans(message)):
                 return language
         for language, phrases in self.language_names.items():
             if phrases.is_whole(message):
                 return language
         return None
+
+    def _negated(self, message: list[str], start: int) -> bool:
+        """A negation in the two words before `start`: "I don't speak Finnish" is no
+        request to speak it ("don't" is the words "don" and "t")."""
+        return any(word in self.negations for word in message[max(0, start - 2) : start])
 
     def without_language_cues(self, text: str) -> str:
         """The message with plain-language and language-switch phrases removed.
@@ -366,6 +373,7 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
         ),
         levels=_phrase_map("language.yml levels", raw.get("levels"), LEVELS, checker),
         function_words=_function_words(raw.get("function_words"), languages, checker),
+        negations=_single_words("language.yml negations", raw.get("negations"), checker),
     )
 
 
@@ -377,18 +385,24 @@ def _function_words(
     if not isinstance(raw, dict) or set(raw) != set(languages):
         checker.fail(where, f"expected lists for exactly {', '.join(languages)}")
         return {}
-    result: dict[str, frozenset[str]] = {}
-    for language in languages:
-        listed = raw[language] if isinstance(raw[language], list) else []
-        folded = [words(item) if isinstance(item, str) else [] for item in listed]
-        if not folded or any(len(item) != 1 for item in folded):
-            # A bare `on` or `no` in YAML is a boolean, not a word: it must be quoted.
-            checker.fail(f"{where}.{language}", "expected a non-empty list of single words")
-        result[language] = frozenset(item[0] for item in folded if len(item) == 1)
+    result = {
+        language: _single_words(f"{where}.{language}", raw[language], checker)
+        for language in languages
+    }
     for first, second in itertools.combinations(languages, 2):
         for word in sorted(result[first] & result[second]):
             checker.fail(where, f"{word!r} is listed for both {first} and {second}")
     return result
+
+
+def _single_words(where: str, raw: Any, checker: _Checker) -> frozenset[str]:
+    """A non-empty YAML list of single words, folded."""
+    listed = raw if isinstance(raw, list) else []
+    folded = [words(item) if isinstance(item, str) else [] for item in listed]
+    if not folded or any(len(item) != 1 for item in folded):
+        # A bare `on` or `no` in YAML is a boolean, not a word: it must be quoted.
+        checker.fail(where, "expected a non-empty list of single words")
+    return frozenset(item[0] for item in folded if len(item) == 1)
 
 
 def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:

@@ -101,6 +101,15 @@ def test_finnish_keeps_plain_finnish(lingua):
         ("Selitä selvästi ja lyhyesti: voiko uuden koulun paikkaan vaikuttaa?", True, None, None),
         ("Mikä on OmaStadi? Haluan ymmärtää sen helposti.", True, None, None),
         ("voiko sen helposti tehdä netissä", False, None, None),
+        ("Kerro tosi selvästi, mikä on johtokunta", True, None, None),
+        ("Kirjoita helpommin, mitä Ruutiraha on", True, None, None),
+        ("Selitä niin että ymmärrän: mikä on nuorisoneuvosto?", True, None, None),
+        # A negated request is none: "speak finnish" and "puhu suomea" are cues.
+        ("I don't speak Finnish well, how do schools inform parents?", False, None, None),
+        ("I do not speak finnish", False, None, None),
+        ("en puhu suomea", False, None, None),
+        ("speak finnish", False, "fi", None),
+        ("ei, vastaa ruotsiksi", False, "sv", None),  # "ei" = no: still a request
     ],
 )
 def test_cues(content, text, plain, requested, level):
@@ -125,6 +134,9 @@ def test_cues(content, text, plain, requested, level):
         ("kiitos", "fi"),
         ("oppilaskunta", None),  # one word, not a listed one
         ("hello, mikä on ruuti", None),
+        ("no moro", "fi"),  # half the message is listed words of one language
+        ("hello ruutiraha", "en"),
+        ("moi, voisitko kertoa ruutirahasta", None),  # a quarter: the detector decides
     ],
 )
 def test_function_words_settle_only_unambiguous_messages(content, text, language):
