@@ -133,9 +133,10 @@ class Cues:
         return None
 
     def _negated(self, message: list[str], start: int) -> bool:
-        """A negation in the two words before `start`: "I don't speak Finnish" is no
-        request to speak it ("don't" is the words "don" and "t")."""
-        return any(word in self.negations for word in message[max(0, start - 2) : start])
+        """A negation right before `start`: "I don't speak Finnish" is no request to
+        speak it ("don't" is the words "don" and "t"). Only the one word before: the
+        Swedish article "en" is also the Finnish "I don't"."""
+        return start > 0 and message[start - 1] in self.negations
 
     def without_language_cues(self, text: str) -> str:
         """The message with plain-language and language-switch phrases removed.

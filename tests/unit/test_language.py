@@ -110,6 +110,8 @@ def test_finnish_keeps_plain_finnish(lingua):
         ("en puhu suomea", False, None, None),
         ("speak finnish", False, "fi", None),
         ("ei, vastaa ruotsiksi", False, "sv", None),  # "ei" = no: still a request
+        ("jag kan inte tala svenska", False, None, None),
+        ("Jag är en elev, svara på svenska", False, "sv", None),  # "en" = a, not next to it
     ],
 )
 def test_cues(content, text, plain, requested, level):
