@@ -164,11 +164,12 @@ FEEDBACK_TEXT_KEYS = (
     "no_reply", "reply_to", "redacted_note", "ask_send", "ask_edit", "stored",
     "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
     "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_skipped",
-    "no_draft",
+    "no_draft", "offer_opening",
 )  # fmt: skip
 FEEDBACK_BUTTON_KEYS = (
     "skip", "yes", "no", "email", "phone", "send", "edit", "cancel", "retry",
     "edit_category", "edit_unit", "edit_text", "edit_contact", "rate_up", "rate_down",
+    "use_opening",
 )  # fmt: skip
 
 

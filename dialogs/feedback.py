@@ -14,6 +14,10 @@ conversation state never holds an identity code, phone number or e-mail
 address from them. Contact details are asked only when the user wants a reply,
 format-checked, and kept only with explicit consent.
 
+Nothing retyped: when the message that started the dialog already says what is
+wrong ("I want to complain: my son's school never asks the pupils anything"),
+the text step offers it (redacted) as the feedback, one button away.
+
 Nothing lost: the reference is fixed when the summary is first shown; if the
 database refuses the submission, the draft stays (marked `failed`, never
 expired) and "Try again" stores it once, because saving is idempotent by
@@ -48,6 +52,10 @@ STEPS = (
 _EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
 _PHONE = re.compile(r"^(\+|00)?0?\d{6,14}$")
+# An opening message this long says more than "I want to give feedback", so the text
+# step offers it as the feedback; a shorter one is a bare request (8 words still lets
+# "I would like to give you some feedback" through: the offer is only a button).
+OPENING_MIN_WORDS = 8
 
 
 def valid_email(text: str) -> bool:
@@ -84,6 +92,8 @@ class Draft:
     unit: str | None = None
     text: str | None = None
     redacted: bool = False
+    opening: str | None = None  # the message that started the dialog, redacted: offered
+    opening_redacted: bool = False
     wants_reply: bool = False
     contact_method: str | None = None
     contact: str | None = None
@@ -118,8 +128,18 @@ class FeedbackDialog:
     def active(state: ConversationData) -> bool:
         return state.feedback is not None
 
-    def start(self, state: ConversationData, language: str, now: datetime) -> list[Reply]:
+    def start(
+        self, state: ConversationData, language: str, now: datetime, opening: str = ""
+    ) -> list[Reply]:
+        """`opening`: the message that asked for the dialog, offered as the feedback when
+        it says more than a bare request."""
         draft = Draft(updated_at=now.isoformat())
+        if (
+            len(opening.split()) >= OPENING_MIN_WORDS
+            and len(opening) <= self._settings.max_text_chars
+        ):
+            cleaned = redact(opening)
+            draft.opening, draft.opening_redacted = cleaned.text, cleaned.changed
         self._keep(state, draft)
         intro = Reply(self._content.conversation[TOPIC].text(language), TOPIC, language)
         return [intro, self._prompt(draft, language)]
@@ -199,6 +219,10 @@ class FeedbackDialog:
         )
 
     async def _on_text(self, draft, action, value, text, message, state, language, now):
+        if action == "use_opening" and draft.opening:
+            draft.text = draft.opening
+            draft.redacted = draft.redacted or draft.opening_redacted
+            return [self._advance(draft, "wants_reply", language)]
         limit = self._settings.max_text_chars
         return self._take_text(
             draft, action, text, "text", limit, "text_too_long", "wants_reply", language
@@ -380,7 +404,12 @@ class FeedbackDialog:
             skip = self._button("skip", language, fb="skip")
             return Reply(self._fb.text("ask_unit", language), TOPIC, language, (skip, *cancel))
         if step == "text":
-            return Reply(self._fb.text("ask_text", language), TOPIC, language, cancel)
+            ask = self._fb.text("ask_text", language)
+            if not draft.opening:
+                return Reply(ask, TOPIC, language, cancel)
+            offer = self._fb.text("offer_opening", language, text=draft.opening)
+            use = self._button("use_opening", language, fb="use_opening")
+            return Reply(f"{ask}\n\n{offer}", TOPIC, language, (use, *cancel))
         if step in ("wants_reply", "consent"):
             key = "ask_wants_reply" if step == "wants_reply" else "ask_consent"
             text = self._fb.text(key, language, days=self._settings.contact_days)

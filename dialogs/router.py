@@ -23,6 +23,7 @@ import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from bot.storage.redaction import redact
 from content.store import ContentStore
 from content.text import fold
 from dialogs.answer import AnswerDialog
@@ -173,6 +174,11 @@ class Router:
             remainder = cues.without_language_cues(text)
             if len(remainder.split()) >= MIN_QUESTION_WORDS:
                 nlu_text = remainder
+        # The NLU needs no phone numbers, e-mail addresses or identity codes, and its
+        # cache would keep them; a phone number in a complaint also read as out of scope.
+        nlu_text = redact(nlu_text, marks=False).text
+        if not has_words(nlu_text):
+            return [self._fallback.unreadable("no_words", language)]
 
         try:
             parse = await self._nlu.parse(nlu_text)
@@ -218,7 +224,7 @@ class Router:
         if intent in self._content.topics:
             return [self._answers.begin(intent, state, language, text)], None
         if intent == "give_feedback":
-            return self._feedback.start(state, language, now), None
+            return self._feedback.start(state, language, now, opening=text), None
         if intent in self._content.conversation:
             return self._smalltalk.reply(intent, state, language), None
         logger.warning("NLU returned an intent without content: %s", intent)

@@ -32,6 +32,7 @@ from bot.directline.tokens import TokenError, TokenExpired, TokenIssuer
 from bot.ratelimit import Limit, RateLimiter, client_address
 from bot.serialize import to_json
 from bot.state import StateWriter
+from bot.storage.redaction import redact
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +307,8 @@ class DirectLineService:
         activity.recipient = BOT_ACCOUNT
         activity.service_url = _service_url(request)
         activity.timestamp = datetime.now(UTC)
-        turn = TurnLog(self.store, conversation_id, to_json(activity), activity.type == "message")
+        logged = _redacted(to_json(activity))
+        turn = TurnLog(self.store, conversation_id, logged, activity.type == "message")
         replies: list[dict] = []
         try:
             if activity.type in ("message", "conversationUpdate"):
@@ -426,6 +428,19 @@ _INBOUND_KEYS = (
 def _inbound_fields(body: dict[str, Any]) -> dict[str, Any]:
     """Only the fields a client may set; ids, accounts and timestamps are the server's."""
     return {key: body[key] for key in _INBOUND_KEYS if key in body}
+
+
+def _redacted(activity: dict[str, Any]) -> dict[str, Any]:
+    """The user's activity as the transcript keeps it: its text redacted.
+
+    The bot gets the text as written (the contact step needs the address it asks
+    for); the transcript, kept for a day, never holds an identity code, a phone
+    number or an e-mail address, not even a contact whose consent was then declined.
+    The widget keeps showing its own copy of a message it sent.
+    """
+    if isinstance(activity.get("text"), str):
+        activity["text"] = redact(activity["text"]).text
+    return activity
 
 
 def _default_user_id(conversation_id: str) -> str:

@@ -84,6 +84,33 @@ async def test_feedback_in_chat_is_stored_redacted_with_the_shown_reference(
     assert "Välitunnit" not in bot_log.read_text(errors="replace")
 
 
+async def test_the_transcript_keeps_no_personal_data_the_user_typed(bot_url, content):
+    """The Direct Line transcript (kept a day) holds the user's messages redacted: the
+    feedback's phone number, and a contact address whose consent was then declined."""
+    async with aiohttp.ClientSession() as session:
+        chat = Conversation(session, bot_url)
+        await chat.start()
+        *_, question = await chat.say("haluan antaa palautetta")
+        await chat.press(question, value="teaching")
+        await chat.say("Kallion ala-aste")
+        [reply_q] = await chat.say(FEEDBACK_TEXT)
+        [method_q] = await chat.press(reply_q, fb="yes")
+        [address_q] = await chat.press(method_q, fb="email")
+        [consent_q] = await chat.say("huoltaja@example.com")
+        assert consent_q["text"] == content.feedback.text(
+            "ask_consent", "fi", days=180
+        )  # the bot got the address as written
+        *_, summary = await chat.press(consent_q, fb="no")
+        async with session.get(chat.activities_url, headers=chat.headers) as response:
+            transcript = (await response.json())["activities"]
+    written = [a.get("text") or "" for a in transcript if a["from"]["id"].startswith("dl_")]
+    assert "Välitunnit ovat liian lyhyitä. Soita [puhelinnumero]." in written
+    assert "[sähköposti]" in written
+    everything = str(transcript)
+    assert "765 4321" not in everything and "huoltaja@example.com" not in everything
+    assert content.feedback.text("no_reply", "fi") in summary["text"]
+
+
 @pytest.mark.parametrize(
     "start, language",
     [("jag vill ge respons om skolan", "sv"), ("I would like to give feedback", "en")],

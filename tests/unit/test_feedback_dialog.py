@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.app import build_router
+from bot.storage.redaction import redact
 from dialogs.messages import Reply, UserMessage
 from dialogs.state import ConversationData
 from tests.unit.doubles import MemoryRecords, ScriptedNlu
@@ -151,6 +152,59 @@ async def test_dialog_without_reply_in_every_language(router, records, content, 
     # Never promises a reply when none was asked for.
     assert content.feedback.text("stored_no_contact", language) in stored.text
     assert content.feedback.text("stored_contact", language) not in stored.text
+
+
+OPENINGS = {
+    "fi": "Haluan tehdä valituksen: koulussa ei kysytä oppilaiden mielipiteitä, soita 040 123 4567",
+    "sv": "Jag vill klaga på att skolan aldrig frågar eleverna, ring 040 123 4567",
+    "en": "I want to complain: the school never asks the pupils, call 040 123 4567",
+    "fi-x-selko": "Haluan valittaa. Koulu ei kysy lasten mielipidettä. Soita 040 123 4567",
+}
+
+
+@pytest.mark.parametrize("language", list(OPENINGS))
+async def test_the_opening_complaint_is_offered_as_the_feedback(
+    router, nlu, records, content, language
+):
+    opening = OPENINGS[language]
+    nlu.add(redact(opening, marks=False).text, "give_feedback")
+    state = ConversationData()
+    state.choose_language(language)
+    _intro, question = await say(router, state, opening)
+    assert nlu.calls and not any("040" in asked for asked in nlu.calls)  # nor the NLU
+    assert "040" not in str(state.to_dict())  # kept redacted, like every text of the dialog
+    [unit_q] = await click(router, state, question, value="participation")
+    [text_q] = await click(router, state, unit_q, fb="skip")
+    assert text_q.text.startswith(content.feedback.text("ask_text", language))
+    assert "[" in text_q.text and "040" not in text_q.text
+    [reply_q] = await click(router, state, text_q, fb="use_opening")
+    [summary] = await click(router, state, reply_q, fb="no")
+    assert content.feedback.text("redacted_note", language) in summary.text
+    await click(router, state, summary, fb="send")
+    [record] = records.of_kind("feedback")
+    assert record.description.startswith(opening.split(",")[0].split(".")[0])
+    assert "040" not in record.description and record.language == language
+
+
+async def test_a_bare_request_or_own_words_need_no_offer(router, nlu, records):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")  # three words: nothing to offer
+    await say(router, state, "", {"fb": "category", "value": "teaching"})
+    [text_q] = await say(router, state, "", {"fb": "skip"})
+    assert payloads(text_q) == [{"fb": "cancel"}]
+
+    opening = "Haluan antaa palautetta siitä, että opettaja selitti asiat tosi hyvin"
+    nlu.add(opening, "give_feedback")
+    state = ConversationData()
+    await say(router, state, opening)
+    await say(router, state, "", {"fb": "category", "value": "teaching"})
+    [text_q] = await say(router, state, "", {"fb": "skip"})
+    assert {"fb": "use_opening"} in payloads(text_q)
+    await say(router, state, "Kiitos opettajalle!")  # typed instead: the typed text counts
+    await say(router, state, "", {"fb": "no"})
+    await say(router, state, "", {"fb": "send"})
+    [record] = records.of_kind("feedback")
+    assert record.description == "Kiitos opettajalle!"
 
 
 @pytest.mark.parametrize("language, word", LANGUAGE_CASES)

@@ -194,6 +194,7 @@ async def test_nlu_down_is_a_polite_fallback(router, nlu, content):
         ("   \t\n ", "empty_message"),
         ("\u0000\u0007\u200b", "empty_message"),
         ("👍🎉🙂", "no_words"),
+        ("040 123 4567", "no_words"),  # nothing left once the phone number is out
         ("x" * 10_000, "too_long"),
     ],
 )
@@ -204,6 +205,14 @@ async def test_unreadable_input_gets_a_reason_without_nlu(router, nlu, content, 
     )
     assert reply.text == expected
     assert nlu.calls == []
+
+
+async def test_the_nlu_never_gets_contact_details_or_identity_codes(router, nlu):
+    question = "miten pääsen oppilaskuntaan? soita 040 123 4567 tai maija@example.com, 131052-308T"
+    nlu.add("miten pääsen oppilaskuntaan? soita  tai , ", "student_council")
+    [reply] = await say(router, ConversationData(), question)
+    assert nlu.calls == ["miten pääsen oppilaskuntaan? soita  tai , "]
+    assert reply.topic == "student_council"
 
 
 async def test_attachment_without_text(router, nlu, content):
