@@ -189,6 +189,7 @@ class FeedbackContent:
     buttons: dict[str, Texts]
     cancel_words: frozenset[str]
     help_words: frozenset[str]
+    requests: Phrases
 
     def text(self, key: str, language: str, **values: Any) -> str:
         text = self.texts[key][language]
@@ -199,6 +200,12 @@ class FeedbackContent:
 
     def is_help(self, text: str) -> bool:
         return _whole_message(text) in self.help_words
+
+    def is_request(self, text: str) -> bool:
+        """The message opens with "I want to complain" or the like (one greeting word may
+        come first); a question that only mentions it ("who do I contact if I want to
+        complain") does not."""
+        return any(span.start <= 1 for span in self.requests.spans(words(text)))
 
 
 def _whole_message(text: str) -> str:
@@ -441,6 +448,7 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
         },
         cancel_words=found["cancel"],
         help_words=found["help"],
+        requests=_phrases(f"{where} requests", raw.get("requests"), checker),
     )
 
 

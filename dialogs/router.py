@@ -179,6 +179,8 @@ class Router:
         nlu_text = redact(nlu_text, marks=False).text
         if not has_words(nlu_text):
             return [self._fallback.unreadable("no_words", language)]
+        if self._content.feedback.is_request(text):
+            return self._feedback.start(state, language, now, opening=text)
 
         try:
             parse = await self._nlu.parse(nlu_text)
