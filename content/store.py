@@ -92,6 +92,7 @@ class Cues:
     levels: dict[str, Phrases]
     function_words: dict[str, frozenset[str]]
     negations: frozenset[str]
+    follow_up: Phrases
 
     @cached_property
     def _language_requests(self) -> Phrases:
@@ -117,6 +118,10 @@ class Cues:
             return None
         count = hits[found[0]]
         return found[0] if count >= MIN_FUNCTION_WORDS or 2 * count >= len(message) else None
+
+    def is_follow_up(self, text: str) -> bool:
+        """The message opens like a follow-up question ("entä ...", "what about ...")."""
+        return any(span.start == 0 for span in self.follow_up.spans(words(text)))
 
     def wants_plain_language(self, text: str) -> bool:
         return self.plain_language.found_in(words(text))
@@ -383,6 +388,7 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
         levels=_phrase_map("language.yml levels", raw.get("levels"), LEVELS, checker),
         function_words=_function_words(raw.get("function_words"), languages, checker),
         negations=_single_words("language.yml negations", raw.get("negations"), checker),
+        follow_up=_phrases("language.yml follow_up", raw.get("follow_up"), checker),
     )
 
 

@@ -219,6 +219,9 @@ class Router:
             if target and target != language:
                 return self._smalltalk.switch_language(intent, state, target), None
             return self._smalltalk.choose_language_menu(language, intent), None
+        follow_up = self._follow_up_topic(parse, text, state)
+        if follow_up:
+            return [self._answers.begin(follow_up, state, language, text)], None
         if parse.confidence < self._threshold:
             return [self._fallback.not_sure(parse, language)], "not_sure"
         if intent == "out_of_scope":
@@ -231,6 +234,18 @@ class Router:
             return self._smalltalk.reply(intent, state, language), None
         logger.warning("NLU returned an intent without content: %s", intent)
         return [self._fallback.not_sure(parse, language)], "not_sure"
+
+    def _follow_up_topic(self, parse: Parse, text: str, state: ConversationData) -> str | None:
+        """The topic last answered, for "entä lukiossa?" right after it: the message opens
+        like a follow-up, names a level that topic has its own answer for, and the NLU
+        has no confident topic of its own (the topic is in the previous answer, not in
+        these two words)."""
+        topic = self._content.topics.get(state.last_topic or "")
+        if topic is None or not self._content.cues.is_follow_up(text):
+            return None
+        if parse.intent in self._content.topics and parse.confidence >= self._threshold:
+            return None
+        return topic.id if self._content.cues.level(text) in topic.variants else None
 
     def _is_question(self, parse: Parse) -> bool:
         """A topic or out-of-scope question, as opposed to small talk about the language."""

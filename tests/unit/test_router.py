@@ -76,6 +76,48 @@ async def test_level_question_then_answer_and_level_remembered(router, nlu, cont
     )
 
 
+@pytest.mark.parametrize(
+    "language, question, follow_up",
+    [
+        ("fi", "miten pääsen oppilaskuntaan?", "entä lukiossa?"),
+        ("sv", "hur kommer jag med i elevkåren?", "och i gymnasiet?"),
+        ("en", "how do I join the student council?", "what about upper secondary school?"),
+    ],
+)
+async def test_a_follow_up_naming_a_level_gets_the_last_topic_at_that_level(
+    router, nlu, content, language, question, follow_up
+):
+    nlu.add(question, "student_council")  # the follow-up itself: out of scope (the default)
+    state = ConversationData(language=language, language_explicit=True)
+    await say(router, state, question)
+    [answer] = await say(router, state, "", payload={"level": "basic"})
+    assert answer.text.startswith(
+        content.topics["student_council"].variants["basic"][language][:40]
+    )
+    [again] = await say(router, state, follow_up)
+    variant = content.topics["student_council"].variants["upper_secondary"][language]
+    assert again.topic == "student_council" and again.text.startswith(variant[:40])
+    assert state.level == "upper_secondary"
+
+
+async def test_a_follow_up_is_only_a_fallback(router, nlu, content):
+    """The NLU's own confident topic wins; without a last topic, or when that topic has
+    no answer of its own for the level, the assistant says it is not sure as before."""
+    nlu.add("miten pääsen oppilaskuntaan?", "student_council")
+    nlu.add("entä lukion ruutiraha?", "ruuti_budget")
+    state = ConversationData()
+    await say(router, state, "miten pääsen oppilaskuntaan?")
+    await say(router, state, "", payload={"level": "basic"})
+    [ruuti] = await say(router, state, "entä lukion ruutiraha?")
+    assert ruuti.topic == "ruuti_budget"
+    [unsure] = await say(router, state, "entä lukiossa?")  # ruuti has no level answers
+    assert unsure.topic == "out_of_scope"
+    [fresh] = await say(router, ConversationData(), "entä lukiossa?")
+    assert fresh.topic == "out_of_scope"
+    [plain] = await say(router, state, "lukiossa?")  # no follow-up opening
+    assert plain.topic == "out_of_scope"
+
+
 async def test_level_named_in_question_skips_the_question(router, nlu, content):
     text = "hur kan jag påverka på daghemmet?"
     nlu.add(text, "parent_committee")
