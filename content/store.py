@@ -121,7 +121,7 @@ class Cues:
 
     def is_follow_up(self, text: str) -> bool:
         """The message opens like a follow-up question ("entä ...", "what about ...")."""
-        return any(span.start == 0 for span in self.follow_up.spans(words(text)))
+        return self.follow_up.opens(words(text))
 
     def wants_plain_language(self, text: str) -> bool:
         return self.plain_language.found_in(words(text))
@@ -210,7 +210,7 @@ class FeedbackContent:
         """The message opens with "I want to complain" or the like (one greeting word may
         come first); a question that only mentions it ("who do I contact if I want to
         complain") does not."""
-        return any(span.start <= 1 for span in self.requests.spans(words(text)))
+        return self.requests.opens(words(text), after=1)
 
 
 def _whole_message(text: str) -> str:

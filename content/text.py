@@ -118,3 +118,8 @@ class Phrases:
 
     def is_whole(self, message_words: list[str]) -> bool:
         return any(phrase.is_whole(message_words) for phrase in self._candidates(message_words))
+
+    def opens(self, message_words: list[str], after: int = 0) -> bool:
+        """True when a phrase begins the message, after at most `after` other words
+        ("hei, haluan valittaa": one greeting word first)."""
+        return any(span.start <= after for span in self.spans(message_words))

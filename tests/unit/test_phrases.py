@@ -55,3 +55,16 @@ def test_the_index_agrees_with_every_phrase_tried_alone(content):
 )
 def test_prefix_and_short_stems(phrase, message, found):
     assert Phrases([Phrase(phrase)]).found_in(words(message)) is found
+
+
+@pytest.mark.parametrize(
+    "message, after, opens",
+    [
+        ("entä lukiossa?", 0, True),
+        ("no entä lukiossa?", 0, False),
+        ("no entä lukiossa?", 1, True),
+        ("lukiossa, entä?", 0, False),
+    ],
+)
+def test_opens_counts_only_a_phrase_at_the_start(message, after, opens):
+    assert Phrases([Phrase("enta*")]).opens(words(message), after=after) is opens
