@@ -23,6 +23,7 @@ LEVELS = ("ecec", "basic", "upper_secondary", "liberal_adult")
 MIN_FUNCTION_WORDS = 2  # of one language, and none of another, to decide a message's language
 UI_KEYS = (
     "clarify_level",
+    "level_not_covered",
     "not_sure",
     "nlu_unavailable",
     "empty_message",

@@ -43,20 +43,39 @@ class AnswerDialog:
         if topic_id is None or topic_id not in self._content.topics:
             state.level = level
             return None
+        return self.at_level(topic_id, level, state, language)
+
+    def at_level(self, topic_id: str, level: str, state: ConversationData, language: str) -> Reply:
+        """A topic at a level the user chose or typed ("entä lukiossa?").
+
+        A level the topic has no answer for ("päiväkodissa?" after the student
+        council) gets a reply that says so and offers the levels it has: the
+        user asked something real, so repeating the level question as if
+        nothing was said, or the "not sure" reply, would leave them guessing.
+        """
         state.level = level
         entry = self._content.topics[topic_id]
         if entry.needs_level(level):
-            return self._ask_level(topic_id, state, language)
+            return self._ask_level(topic_id, state, language, unavailable=level)
         return self._answer(topic_id, state, language)
 
-    def _ask_level(self, topic_id: str, state: ConversationData, language: str) -> Reply:
+    def _ask_level(
+        self, topic_id: str, state: ConversationData, language: str, unavailable: str | None = None
+    ) -> Reply:
         entry = self._content.topics[topic_id]
         state.pending_topic = topic_id
-        buttons = [
-            Button(self._content.level_labels[level][language], {"level": level})
-            for level in entry.variants
-        ]
-        return self._replies.ui_reply("clarify_level", language, topic_id, buttons)
+        labels = self._content.level_labels
+        buttons = [Button(labels[level][language], {"level": level}) for level in entry.variants]
+        if unavailable is None:
+            return self._replies.ui_reply("clarify_level", language, topic_id, buttons)
+        return self._replies.ui_reply(
+            "level_not_covered",
+            language,
+            topic_id,
+            buttons,
+            title=entry.title[language],
+            level=labels[unavailable][language],
+        )
 
     def _answer(self, topic_id: str, state: ConversationData, language: str) -> Reply:
         state.pending_topic = None

@@ -10,7 +10,9 @@ Order of decisions, each with its reason:
    reply before any NLU call, so it never costs a Rasa round trip.
 3. The answer language: explicit cues in the message, else detection
    (dialogs/language.py).
-4. NLU; below the confidence threshold the bot says it is not sure.
+4. NLU; below the confidence threshold the bot says it is not sure. A message
+   that only names a level ("lukiossa", "entä päiväkodissa?") answers the topic
+   asked about just before, unless the NLU is sure of a topic of its own.
 5. Dispatch by intent to the answer, feedback, small-talk or fallback dialog.
    Questions that get a fallback are recorded for content-gap review.
 """
@@ -43,6 +45,9 @@ logger = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"\s+")
 MIN_QUESTION_WORDS = 3
+# A typed reply to the level question is a few words ("mun lapsi on eskarissa"); a
+# longer message naming a level is a question of its own.
+LEVEL_REPLY_MAX_WORDS = 6
 
 
 def normalise(text: str | None) -> str:
@@ -219,9 +224,9 @@ class Router:
             if target and target != language:
                 return self._smalltalk.switch_language(intent, state, target), None
             return self._smalltalk.choose_language_menu(language, intent), None
-        follow_up = self._follow_up_topic(parse, text, state)
-        if follow_up:
-            return [self._answers.begin(follow_up, state, language, text)], None
+        earlier = self._earlier_topic_at_level(parse, text, state)
+        if earlier:
+            return [self._answers.at_level(*earlier, state, language)], None
         if parse.confidence < self._threshold:
             return [self._fallback.not_sure(parse, language)], "not_sure"
         if intent == "out_of_scope":
@@ -235,17 +240,34 @@ class Router:
         logger.warning("NLU returned an intent without content: %s", intent)
         return [self._fallback.not_sure(parse, language)], "not_sure"
 
-    def _follow_up_topic(self, parse: Parse, text: str, state: ConversationData) -> str | None:
-        """The topic last answered, for "entä lukiossa?" right after it: the message opens
-        like a follow-up, names a level that topic has its own answer for, and the NLU
-        has no confident topic of its own (the topic is in the previous answer, not in
-        these two words)."""
-        topic = self._content.topics.get(state.last_topic or "")
-        if topic is None or not self._content.cues.is_follow_up(text):
+    def _earlier_topic_at_level(
+        self, parse: Parse, text: str, state: ConversationData
+    ) -> tuple[str, str] | None:
+        """A topic from earlier in the conversation, and the level this message names for it.
+
+        Two ways a message answers with a level instead of asking anew:
+        - the level question is open and the user types a short reply instead of
+          pressing a button ("lukiossa", "mun lapsi on eskarissa");
+        - right after a topic's answer, the message opens like a follow-up and names
+          a level ("entä lukiossa?", "och i gymnasiet?"), for a topic whose answer
+          depends on the level.
+        Either way the topic is in the earlier message, not in these few words, so
+        the NLU's guess for them (out of scope, "cancel" for "peruskoulu") is no
+        answer; only the NLU's own confident topic wins.
+        """
+        level = self._content.cues.level(text)
+        if level is None:
             return None
         if parse.intent in self._content.topics and parse.confidence >= self._threshold:
             return None
-        return topic.id if self._content.cues.level(text) in topic.variants else None
+        topics = self._content.topics
+        pending = state.pending_topic
+        if pending in topics and len(text.split()) <= LEVEL_REPLY_MAX_WORDS:
+            return pending, level
+        last = topics.get(state.last_topic or "")
+        if last is not None and last.ask == "level" and self._content.cues.is_follow_up(text):
+            return last.id, level
+        return None
 
     def _is_question(self, parse: Parse) -> bool:
         """A topic or out-of-scope question, as opposed to small talk about the language."""

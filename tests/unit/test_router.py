@@ -118,6 +118,59 @@ async def test_a_follow_up_is_only_a_fallback(router, nlu, content):
     assert plain.topic == "out_of_scope"
 
 
+@pytest.mark.parametrize(
+    "language, question, typed, level",
+    [
+        ("fi", "miten pääsen oppilaskuntaan?", "lukiossa", "upper_secondary"),
+        ("fi", "miten pääsen oppilaskuntaan?", "peruskoulu", "basic"),
+        ("sv", "hur kommer jag med i elevkåren?", "hon går i gymnasiet", "upper_secondary"),
+        ("en", "how do I join the student council?", "comprehensive school", "basic"),
+    ],
+)
+async def test_a_level_typed_instead_of_pressed_answers_the_open_level_question(
+    router, nlu, content, language, question, typed, level
+):
+    """The NLU reads the typed level on its own as out of scope (the double's default):
+    the open level question is what it answers."""
+    nlu.add(question, "student_council")
+    state = ConversationData(language=language, language_explicit=True)
+    [asked] = await say(router, state, question)
+    assert asked.text == content.ui["clarify_level"][language]
+    [answer] = await say(router, state, typed)
+    variant = content.topics["student_council"].variants[level][language]
+    assert answer.topic == "student_council" and answer.text.startswith(variant[:40])
+    assert state.level == level and state.pending_topic is None
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en", "fi-x-selko"])
+async def test_a_level_the_topic_has_no_answer_for_is_named_and_the_levels_offered(
+    router, nlu, content, language
+):
+    nlu.add("miten pääsen oppilaskuntaan?", "student_council")
+    state = ConversationData(language=language, language_explicit=True)
+    await say(router, state, "miten pääsen oppilaskuntaan?")
+    await say(router, state, "", payload={"level": "basic"})
+
+    [reply] = await say(router, state, "entä päiväkodissa?")
+
+    council = content.topics["student_council"]
+    assert reply.topic == "student_council"
+    assert council.title[language] in reply.text
+    assert content.level_labels["ecec"][language] in reply.text
+    assert [b.payload["level"] for b in reply.buttons] == list(council.variants)
+    [answer] = await say(router, state, "", payload=reply.buttons[-1].payload)
+    assert answer.text.startswith(council.variants["upper_secondary"][language][:40])
+
+
+async def test_a_longer_message_naming_a_level_is_a_question_of_its_own(router, nlu, content):
+    nlu.add("miten pääsen oppilaskuntaan?", "student_council")
+    state = ConversationData()
+    await say(router, state, "miten pääsen oppilaskuntaan?")
+    [reply] = await say(router, state, "paljonko lukion kirjat maksavat tänä vuonna yhteensä?")
+    assert reply.topic == "out_of_scope"
+    assert state.pending_topic == "student_council"
+
+
 async def test_level_named_in_question_skips_the_question(router, nlu, content):
     text = "hur kan jag påverka på daghemmet?"
     nlu.add(text, "parent_committee")
