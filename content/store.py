@@ -170,7 +170,7 @@ FEEDBACK_TEXT_KEYS = (
     "no_reply", "reply_to", "redacted_note", "ask_send", "ask_edit", "stored",
     "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
     "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_skipped",
-    "no_draft", "offer_opening",
+    "no_draft", "offer_opening", "text_taken", "category_chosen",
 )  # fmt: skip
 FEEDBACK_BUTTON_KEYS = (
     "skip", "yes", "no", "email", "phone", "send", "edit", "cancel", "retry",
@@ -184,6 +184,19 @@ class FeedbackCategory:
     id: str
     service_code: str
     label: Texts
+    words: Phrases  # typed words that name it ("koulun ruoka", "skolmaten", "lunch")
+
+
+# The steps whose buttons can also be answered by typing, and the answers' word lists
+# (feedback.yml `answers`). A typed answer is short; a longer message at these steps
+# is something else and gets the question again.
+TYPED_ANSWERS = {
+    "wants_reply": ("yes", "no"),
+    "consent": ("yes", "no"),
+    "contact_method": ("email", "phone"),
+}
+MAX_TYPED_ANSWER_WORDS = 4
+OTHER_CATEGORY = "other"
 
 
 @dataclass(frozen=True)
@@ -196,6 +209,7 @@ class FeedbackContent:
     cancel_words: frozenset[str]
     help_words: frozenset[str]
     requests: Phrases
+    answers: dict[str, Phrases]
 
     def text(self, key: str, language: str, **values: Any) -> str:
         text = self.texts[key][language]
@@ -212,6 +226,26 @@ class FeedbackContent:
         come first); a question that only mentions it ("who do I contact if I want to
         complain") does not."""
         return self.requests.opens(words(text), after=1)
+
+    def typed_answer(self, step: str, text: str) -> tuple[str, str | None] | None:
+        """The button a typed message stands for at a step, as (action, value); None when
+        it names none or more than one.
+
+        A category counts when its words are anywhere in the message (the feedback
+        itself may come as the answer); "something else" only when no other
+        category is named ("ruoka ja muu" is about the food).
+        """
+        message = words(text)
+        if step == "category":
+            found = [c.id for c in self.categories.values() if c.words.found_in(message)]
+            if len(found) > 1 and OTHER_CATEGORY in found:
+                found.remove(OTHER_CATEGORY)
+            return ("category", found[0]) if len(found) == 1 else None
+        choices = TYPED_ANSWERS.get(step, ())
+        if not choices or len(message) > MAX_TYPED_ANSWER_WORDS:
+            return None
+        found = [choice for choice in choices if self.answers[choice].found_in(message)]
+        return (found[0], None) if len(found) == 1 else None
 
 
 def _whole_message(text: str) -> str:
@@ -359,6 +393,9 @@ def _phrases(where: str, raw: Any, checker: _Checker) -> Phrases:
         return Phrases(())
     phrases = []
     for item in raw:
+        if isinstance(item, bool):  # YAML reads a bare yes, no, on or off as a truth value
+            checker.fail(where, f"{item!r} is not a phrase: write the word in quotes")
+            continue
         try:
             phrases.append(Phrase(str(item)))
         except ValueError as error:
@@ -431,9 +468,12 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
         if not isinstance(code, str) or not _ID.match(code.replace("-", "_")):
             checker.fail(f"{where} categories.{category_id}", "needs a service_code")
         label = checker.texts(f"{where} categories.{category_id}", item.get("label"), max_chars=60)
-        categories[str(category_id)] = FeedbackCategory(str(category_id), str(code), label)
+        typed = _phrases(f"{where} categories.{category_id}.words", item.get("words"), checker)
+        categories[str(category_id)] = FeedbackCategory(str(category_id), str(code), label, typed)
     if not categories:
         checker.fail(where, "needs categories")
+    elif OTHER_CATEGORY not in categories:
+        checker.fail(where, f"needs the category {OTHER_CATEGORY!r}")
     command_words = raw.get("words") or {}
     found = {}
     for kind in ("cancel", "help"):
@@ -442,6 +482,10 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
             checker.fail(f"{where} words.{kind}", "expected a non-empty list")
             items = []
         found[kind] = frozenset(_whole_message(str(item)) for item in items)
+    answer_keys = tuple(sorted({a for pair in TYPED_ANSWERS.values() for a in pair}))
+    answers = _phrase_map(f"{where} answers", raw.get("answers"), answer_keys, checker)
+    for key in sorted(set(answer_keys) - set(answers)):
+        checker.fail(f"{where} answers.{key}", "missing")
     texts_raw = raw.get("texts") or {}
     buttons_raw = raw.get("buttons") or {}
     return FeedbackContent(
@@ -456,6 +500,7 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
         cancel_words=found["cancel"],
         help_words=found["help"],
         requests=_phrases(f"{where} requests", raw.get("requests"), checker),
+        answers=answers,
     )
 
 

@@ -18,6 +18,14 @@ Nothing retyped: when the message that started the dialog already says what is
 wrong ("I want to complain: my son's school never asks the pupils anything"),
 the text step offers it (redacted) as the feedback, one button away.
 
+Typing instead of pressing buttons works at every step: a category's own words
+("koulun ruoka", "skolmaten") choose it, "joo" and "nej tack" answer the yes/no
+questions, "sähköposti" picks e-mail (feedback.yml `words`). "What is your
+feedback about?" invites the feedback itself as the answer ("Ruoka on ollut
+kylmää koko viikon"): such a message becomes the feedback's text, and the
+category its words name is chosen, each said in a note, both changeable on the
+summary.
+
 Nothing lost: the reference is fixed when the summary is first shown; if the
 database refuses the submission, the draft stays (marked `failed`, never
 expired) and "Try again" stores it once, because saving is idempotent by
@@ -134,10 +142,7 @@ class FeedbackDialog:
         """`opening`: the message that asked for the dialog, offered as the feedback when
         it says more than a bare request."""
         draft = Draft(updated_at=now.isoformat())
-        if (
-            len(opening.split()) >= OPENING_MIN_WORDS
-            and len(opening) <= self._settings.max_text_chars
-        ):
+        if self._says_what_is_wrong(opening):
             cleaned = redact(opening)
             draft.opening, draft.opening_redacted = cleaned.text, cleaned.changed
         self._keep(state, draft)
@@ -189,6 +194,10 @@ class FeedbackDialog:
                 Reply(self._fb.text("help", language), TOPIC, language),
                 self._prompt(draft, language),
             ]
+        if not payload:
+            typed = self._fb.typed_answer(draft.step, text)
+            if typed is not None:
+                action, payload = typed[0], {"value": typed[1]}
         step = getattr(self, f"_on_{draft.step}", None) if draft.step in STEPS else None
         if step is None:  # a state written by another version of this dialog: start over
             draft = Draft(updated_at=now.isoformat())
@@ -204,19 +213,32 @@ class FeedbackDialog:
     # -- steps: each returns the replies and leaves `draft.step` at the next step ----------
 
     async def _on_category(self, draft, action, value, text, message, state, language, now):
-        if action == "category" and value in self._fb.categories:
+        chosen = action == "category" and value in self._fb.categories
+        if not draft.editing and self._says_what_is_wrong(text):
+            # The feedback itself, typed as the answer to "what is it about?".
+            cleaned = redact(text)
+            draft.text, draft.redacted = cleaned.text, draft.redacted or cleaned.changed
+            notes = [self._fb.text("text_taken", language)]
+            if chosen:
+                label = self._fb.categories[value].label[language]
+                notes.append(self._fb.text("category_chosen", language, category=label))
+            note = Reply(" ".join(notes), TOPIC, language)
+            if not chosen:
+                return [note, self._prompt(draft, language)]
+            draft.category = value
+            return [note, self._advance(draft, "unit", language)]
+        if chosen:
             draft.category = value
             return [self._advance(draft, "unit", language)]
         return self._again(draft, language)
 
     async def _on_unit(self, draft, action, value, text, message, state, language, now):
+        after = "wants_reply" if draft.text else "text"  # the text came at the first step
         if action == "skip":
             draft.unit = None
-            return [self._advance(draft, "text", language)]
+            return [self._advance(draft, after, language)]
         limit = self._settings.max_unit_chars
-        return self._take_text(
-            draft, action, text, "unit", limit, "unit_too_long", "text", language
-        )
+        return self._take_text(draft, action, text, "unit", limit, "unit_too_long", after, language)
 
     async def _on_text(self, draft, action, value, text, message, state, language, now):
         if action == "use_opening" and draft.opening:
@@ -370,6 +392,10 @@ class FeedbackDialog:
             return [self._prompt(draft, language)]
         note = Reply(self._fb.text("choose_one", language), TOPIC, language)
         return [note, self._prompt(draft, language)]
+
+    def _says_what_is_wrong(self, text: str) -> bool:
+        """Long enough to be the feedback itself, short enough to be taken as it."""
+        return len(text.split()) >= OPENING_MIN_WORDS and len(text) <= self._settings.max_text_chars
 
     @staticmethod
     def _forget_contact(draft: Draft) -> None:

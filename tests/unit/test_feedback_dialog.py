@@ -270,6 +270,108 @@ async def test_typed_category_label_works_like_the_button(router):
     assert state.feedback["category"] == "school_meals" and state.feedback["step"] == "unit"
 
 
+@pytest.mark.parametrize(
+    "typed, category",
+    [
+        ("koulun ruoka", "school_meals"),
+        ("skolmaten", "school_meals"),
+        ("the school building has mould", "premises"),
+        ("wilma", "communication"),
+        ("muu asia", "other"),
+        ("ruoka ja jokin muu", "school_meals"),  # "something else" only when nothing else is named
+    ],
+)
+async def test_a_category_named_in_own_words_is_chosen(router, typed, category):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, typed)
+    assert state.feedback["category"] == category and state.feedback["step"] == "unit"
+
+
+async def test_two_categories_named_is_no_choice(router, content):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    note, _ = await say(router, state, "opettaja ja ruoka")
+    assert note.text == content.feedback.text("choose_one", "fi")
+    assert state.feedback["category"] is None
+
+
+@pytest.mark.parametrize("language", ["fi", "sv", "en", "fi-x-selko"])
+async def test_the_feedback_typed_as_the_answer_to_what_it_is_about_is_kept(
+    router, records, content, language
+):
+    """Nothing retyped: the message becomes the text, its category is chosen, the text
+    step is skipped, and both notes say so; the phone number in it is redacted."""
+    complaint = {
+        "fi": "Ruoka on ollut kylmää koko viikon, soittakaa minulle 040 123 4567",
+        "sv": "Maten har varit kall hela veckan, ring mig på 040 123 4567 tack",
+        "en": "The food has been cold all week, please call me on 040 123 4567",
+        "fi-x-selko": "Ruoka on ollut kylmää koko viikon, soittakaa minulle 040 123 4567",
+    }[language]
+    state = ConversationData(language=language, language_explicit=True)
+    await say(router, state, "", {"intent": "give_feedback"})
+
+    note, unit = await say(router, state, complaint)
+
+    label = content.feedback.categories["school_meals"].label[language]
+    assert note.text == " ".join(
+        [
+            content.feedback.text("text_taken", language),
+            content.feedback.text("category_chosen", language, category=label),
+        ]
+    )
+    assert unit.text == content.feedback.text("ask_unit", language)
+    assert "040" not in state.feedback["text"] and state.feedback["redacted"]
+    await say(router, state, "", {"fb": "skip"})
+    assert state.feedback["step"] == "wants_reply"
+    await say(router, state, "", {"fb": "no"})
+    await say(router, state, "", {"fb": "send"})
+    [stored] = records.of_kind("feedback")
+    assert stored.category == "school_meals"
+    assert stored.description == redact(complaint).text
+
+
+async def test_the_feedback_typed_without_a_category_keeps_the_text_and_asks_it(router, content):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    text = "Tämä on todella huonosti järjestetty asia meidän koulussamme nykyään"
+    note, question = await say(router, state, text)
+    assert note.text == content.feedback.text("text_taken", "fi")
+    assert question.text == content.feedback.text("ask_category", "fi")
+    await say(router, state, "", {"fb": "category", "value": "other"})
+    await say(router, state, "", {"fb": "skip"})
+    assert state.feedback["step"] == "wants_reply" and state.feedback["text"] == text
+
+
+@pytest.mark.parametrize(
+    "typed_reply, typed_method, method",
+    [
+        ("joo", "sähköpostilla", "email"),
+        ("yes please", "by phone", "phone"),
+        ("ja", "e-post", "email"),
+    ],
+)
+async def test_yes_no_and_contact_method_can_be_typed(router, typed_reply, typed_method, method):
+    state = ConversationData()
+    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
+    await say(router, state, "", {"fb": "edit", "value": "contact"})
+    await say(router, state, typed_reply)
+    assert state.feedback["step"] == "contact_method"
+    await say(router, state, typed_method)
+    assert state.feedback["contact_method"] == method and state.feedback["step"] == "contact"
+
+
+@pytest.mark.parametrize("typed", ["ei kiitos", "nej tack", "no thanks"])
+async def test_a_typed_no_wants_no_reply(router, typed):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": "other"})
+    await say(router, state, "", {"fb": "skip"})
+    await say(router, state, "Palautetta koulun käytännöistä")
+    await say(router, state, typed)
+    assert state.feedback["step"] == "confirm" and not state.feedback["wants_reply"]
+
+
 async def test_too_long_feedback_is_refused_with_the_limit(router, config, content):
     state = ConversationData()
     await say(router, state, "haluan antaa palautetta")
