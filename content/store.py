@@ -209,6 +209,7 @@ class FeedbackContent:
     cancel_words: frozenset[str]
     help_words: frozenset[str]
     requests: Phrases
+    request_openers: frozenset[str]
     answers: dict[str, Phrases]
 
     def text(self, key: str, language: str, **values: Any) -> str:
@@ -222,10 +223,14 @@ class FeedbackContent:
         return _whole_message(text) in self.help_words
 
     def is_request(self, text: str) -> bool:
-        """The message opens with "I want to complain" or the like (one greeting word may
-        come first); a question that only mentions it ("who do I contact if I want to
-        complain") does not."""
-        return self.requests.opens(words(text), after=1)
+        """The message opens with "I want to complain" or the like, after at most one
+        greeting word ("hei", "hello"); a question that only mentions it ("who do I
+        contact if I want to complain", "jos haluan antaa palautetta, kenelle...") does
+        not."""
+        message = words(text)
+        if message and message[0] in self.request_openers:
+            message = message[1:]
+        return self.requests.opens(message)
 
     def typed_answer(self, step: str, text: str) -> tuple[str, str | None] | None:
         """The button a typed message stands for at a step, as (action, value); None when
@@ -500,6 +505,9 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
         cancel_words=found["cancel"],
         help_words=found["help"],
         requests=_phrases(f"{where} requests", raw.get("requests"), checker),
+        request_openers=_single_words(
+            f"{where} request_openers", raw.get("request_openers"), checker
+        ),
         answers=answers,
     )
 

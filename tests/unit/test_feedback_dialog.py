@@ -195,6 +195,8 @@ async def test_the_opening_complaint_is_offered_as_the_feedback(
         ("Hello, I'd like to make a complaint about my daughter's school", True),
         ("who do I contact if I want to make a complaint about a school?", False),
         ("vart vänder jag mig om jag vill klaga på gymnasiet?", False),
+        ("Jos haluan antaa palautetta ruokailusta, kenelle se annetaan?", False),
+        ("If I want to complain about the school, who do I contact?", False),
         ("I don't want to complain, but how does the school council work?", False),
     ],
 )
