@@ -27,12 +27,11 @@ from datetime import UTC, datetime
 
 from bot.storage.redaction import redact
 from content.store import ContentStore
-from content.text import fold
 from dialogs.answer import AnswerDialog
 from dialogs.fallback import FallbackDialog
 from dialogs.feedback import FeedbackDialog, FeedbackSettings
 from dialogs.language import ANSWER_LANGUAGES, LanguagePolicy
-from dialogs.messages import Reply, UserMessage
+from dialogs.messages import Reply, UserMessage, typed_keys, typed_labels
 from dialogs.quality import QualityDialog
 from dialogs.records import RecordSink
 from dialogs.replies import ReplyFactory
@@ -99,10 +98,16 @@ class Router:
 
     async def respond(self, message: UserMessage, state: ConversationData) -> list[Reply]:
         replies = await self._route(message, state)
-        state.offered = {
-            fold(button.label): button.payload for reply in replies for button in reply.buttons
-        }
+        state.offered = typed_labels(button for reply in replies for button in reply.buttons)
         return replies
+
+    @staticmethod
+    def _typed_button(text: str, state: ConversationData) -> dict[str, str] | None:
+        """The payload of the button last offered that this typed message stands for."""
+        for key in typed_keys(text):
+            if key in state.offered:
+                return state.offered[key]
+        return None
 
     def error_reply(self, state: ConversationData, locale: str | None) -> Reply:
         """The fixed polite reply of the turn error handler."""
@@ -128,7 +133,7 @@ class Router:
     async def _route(self, message: UserMessage, state: ConversationData) -> list[Reply]:
         now = self._clock()
         text = normalise(message.text)
-        payload = message.payload or state.offered.get(fold(text)) or {}
+        payload = message.payload or self._typed_button(text, state) or {}
         await self._quality.flush_outbox(state)
         language = self._language.current(state, message.locale)
         expired = self._feedback.expire(state, language, now)

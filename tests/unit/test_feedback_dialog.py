@@ -494,6 +494,31 @@ async def test_rating_up_down_with_comment_and_a_changed_mind(router, nlu, recor
     assert again.topic == "ruuti_budget"
 
 
+@pytest.mark.parametrize(
+    "language, question, typed, rating",
+    [
+        ("fi", "mikä on ruutiraha", "👍", "up"),
+        ("fi", "mikä on ruutiraha", "ei auttanut", "down"),
+        ("sv", "vad är ruuti", "hjälpte inte", "down"),
+        ("en", "what is ruuti", "Not helpful.", "down"),
+        ("en", "what is ruuti", "👎", "down"),
+    ],
+)
+async def test_a_rating_can_be_typed_in_words_or_as_its_symbol(
+    router, nlu, records, content, language, question, typed, rating
+):
+    nlu.add(question, "ruuti_budget")
+    state = ConversationData(language=language, language_explicit=True)
+    await say(router, state, question)
+    [reply] = await say(router, state, typed)
+    key = "rated_up" if rating == "up" else "ask_comment"
+    assert reply.text == content.feedback.text(key, language)
+    assert question in nlu.calls and typed not in nlu.calls
+    if rating == "up":
+        [stored] = records.of_kind("rating")
+        assert stored.helpful is True
+
+
 async def test_rating_comment_can_be_skipped(router, nlu, records, content):
     nlu.add("mikä on ruutiraha", "ruuti_budget")
     state = ConversationData()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import build_router
-from dialogs.messages import UserMessage
+from dialogs.messages import Button, UserMessage, typed_labels
 from dialogs.state import ConversationData
 from tests.unit.doubles import MemoryRecords, ScriptedNlu
 
@@ -187,6 +187,14 @@ async def test_typed_button_label_routes_like_the_button(router, nlu, content):
     [answer] = await say(router, state, label.upper())
     assert answer.text.startswith(content.topics["student_council"].variants["basic"]["fi"][:40])
     assert label.upper() not in nlu.calls
+
+
+def test_a_key_two_buttons_share_stands_for_neither():
+    offered = typed_labels(
+        [Button("👍 Auttoi", {"rating": "up"}), Button("👍 Hyvä", {"rating": "other"})]
+    )
+    assert offered["auttoi"] == {"rating": "up"} and offered["👍 auttoi"] == {"rating": "up"}
+    assert "👍" not in offered
 
 
 async def test_plain_language_request_inside_question(router, nlu, content):

@@ -65,8 +65,7 @@ def test_no_example_is_labelled_twice():
 
 @pytest.mark.parametrize(
     "name",
-    sorted(path.name for path in (ROOT / "tests" / "data").glob("heldout*.yml"))
-    + ["parallel.yml"],
+    sorted(path.name for path in (ROOT / "tests" / "data").glob("heldout*.yml")) + ["parallel.yml"],
 )
 def test_heldout_questions_are_not_training_examples(name):
     heldout = yaml.safe_load((ROOT / "tests" / "data" / name).read_text(encoding="utf-8"))
