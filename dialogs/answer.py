@@ -34,7 +34,8 @@ class AnswerDialog:
             state.level = level_in_text
         entry = self._content.topics[topic_id]
         if entry.needs_level(state.level):
-            return self._ask_level(topic_id, state, language)
+            # "Onko päiväkodissa oppilaskuntaa?": the level asked about has no answer.
+            return self._ask_level(topic_id, state, language, unavailable=level_in_text)
         return self._answer(topic_id, state, language)
 
     def on_level(self, level: str, state: ConversationData, language: str) -> Reply | None:

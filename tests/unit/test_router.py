@@ -162,6 +162,14 @@ async def test_a_level_the_topic_has_no_answer_for_is_named_and_the_levels_offer
     assert answer.text.startswith(council.variants["upper_secondary"][language][:40])
 
 
+async def test_a_question_naming_a_level_the_topic_lacks_says_so(router, nlu, content):
+    nlu.add("onko päiväkodissa oppilaskuntaa?", "student_council")
+    state = ConversationData()
+    [reply] = await say(router, state, "onko päiväkodissa oppilaskuntaa?")
+    assert content.level_labels["ecec"]["fi"] in reply.text
+    assert [b.payload["level"] for b in reply.buttons] == ["basic", "upper_secondary"]
+
+
 async def test_a_longer_message_naming_a_level_is_a_question_of_its_own(router, nlu, content):
     nlu.add("miten pääsen oppilaskuntaan?", "student_council")
     state = ConversationData()
