@@ -133,8 +133,12 @@ class Cues:
         for language, phrases in self.switch_language.items():
             if any(not self._negated(message, span.start) for span in phrases.spans(message)):
                 return language
+        # A bare name, also after a follow-up opening: "entä ruotsiksi?", "and in English?"
+        rests = [message] + [
+            message[s.stop :] for s in self.follow_up.spans(message) if s.start == 0
+        ]
         for language, phrases in self.language_names.items():
-            if phrases.is_whole(message):
+            if any(phrases.is_whole(rest) for rest in rests):
                 return language
         return None
 

@@ -112,6 +112,14 @@ def test_finnish_keeps_plain_finnish(lingua):
         ("ei, vastaa ruotsiksi", False, "sv", None),  # "ei" = no: still a request
         ("jag kan inte tala svenska", False, None, None),
         ("Jag är en elev, svara på svenska", False, "sv", None),  # "en" = a, not next to it
+        # Other forms of the verbs, and a bare name after a follow-up opening.
+        ("voitko vastata ruotsiksi", False, "sv", None),
+        ("puhutko englantia", False, "en", None),
+        ("kirjoitatko suomeksi", False, "fi", None),
+        ("entä ruotsiksi?", False, "sv", None),
+        ("och på engelska?", False, "en", None),
+        ("what about in Swedish?", False, "sv", None),
+        ("entä lukiossa?", False, None, "upper_secondary"),
     ],
 )
 def test_cues(content, text, plain, requested, level):
