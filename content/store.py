@@ -94,6 +94,8 @@ class Cues:
     function_words: dict[str, frozenset[str]]
     negations: frozenset[str]
     follow_up: Phrases
+    openers: frozenset[str]
+    announcements: Phrases
 
     @cached_property
     def _language_requests(self) -> Phrases:
@@ -119,6 +121,16 @@ class Cues:
             return None
         count = hits[found[0]]
         return found[0] if count >= MIN_FUNCTION_WORDS or 2 * count >= len(message) else None
+
+    def after_opener(self, text: str) -> list[str]:
+        """The message's words without one greeting-like first word ("hei", "hello")."""
+        message = words(text)
+        return message[1:] if message and message[0] in self.openers else message
+
+    def announces_question(self, text: str) -> bool:
+        """The whole message says a question is coming ("minulla on kysymys", "I have a
+        question"): the NLU read it as goodbye ("I have to go"), so it is not asked."""
+        return self.announcements.is_whole(self.after_opener(text))
 
     def is_follow_up(self, text: str) -> bool:
         """The message opens like a follow-up question ("entä ...", "what about ...")."""
@@ -213,7 +225,6 @@ class FeedbackContent:
     cancel_words: frozenset[str]
     help_words: frozenset[str]
     requests: Phrases
-    request_openers: frozenset[str]
     answers: dict[str, Phrases]
 
     def text(self, key: str, language: str, **values: Any) -> str:
@@ -226,15 +237,12 @@ class FeedbackContent:
     def is_help(self, text: str) -> bool:
         return _whole_message(text) in self.help_words
 
-    def is_request(self, text: str) -> bool:
-        """The message opens with "I want to complain" or the like, after at most one
-        greeting word ("hei", "hello"); a question that only mentions it ("who do I
-        contact if I want to complain", "jos haluan antaa palautetta, kenelle...") does
-        not."""
-        message = words(text)
-        if message and message[0] in self.request_openers:
-            message = message[1:]
-        return self.requests.opens(message)
+    def is_request(self, message_words: list[str]) -> bool:
+        """The message opens with "I want to complain" or the like. `message_words`: its
+        words after a greeting (`Cues.after_opener`); a question that only mentions a
+        request ("who do I contact if I want to complain", "jos haluan antaa
+        palautetta, kenelle...") does not open with one."""
+        return self.requests.opens(message_words)
 
     def typed_answer(self, step: str, text: str) -> tuple[str, str | None] | None:
         """The button a typed message stands for at a step, as (action, value); None when
@@ -436,6 +444,8 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
         function_words=_function_words(raw.get("function_words"), languages, checker),
         negations=_single_words("language.yml negations", raw.get("negations"), checker),
         follow_up=_phrases("language.yml follow_up", raw.get("follow_up"), checker),
+        openers=_single_words("language.yml openers", raw.get("openers"), checker),
+        announcements=_phrases("language.yml announcements", raw.get("announcements"), checker),
     )
 
 
@@ -509,9 +519,6 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
         cancel_words=found["cancel"],
         help_words=found["help"],
         requests=_phrases(f"{where} requests", raw.get("requests"), checker),
-        request_openers=_single_words(
-            f"{where} request_openers", raw.get("request_openers"), checker
-        ),
         answers=answers,
     )
 

@@ -189,8 +189,10 @@ class Router:
         nlu_text = redact(nlu_text, marks=False).text
         if not has_words(nlu_text):
             return [self._fallback.unreadable("no_words", language)]
-        if self._content.feedback.is_request(text):
+        if self._content.feedback.is_request(cues.after_opener(text)):
             return self._feedback.start(state, language, now, opening=text)
+        if cues.announces_question(text):
+            return self._smalltalk.reply("greet", state, language)
 
         try:
             parse = await self._nlu.parse(nlu_text)

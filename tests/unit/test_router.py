@@ -205,6 +205,29 @@ def test_a_key_two_buttons_share_stands_for_neither():
     assert "👍" not in offered
 
 
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("I have a question", "en"),
+        ("Hei! Minulla olisi kysymys.", "fi"),
+        ("hej, får jag fråga en sak?", "sv"),
+    ],
+)
+async def test_an_announced_question_gets_the_greeting_without_the_nlu(
+    router, nlu, content, text, language
+):
+    replies = await say(router, ConversationData(), text)
+    assert replies[0].topic == "greet" and replies[0].locale == language
+    assert replies[0].text == content.conversation["greet"].answer[language]
+    assert nlu.calls == []
+
+
+async def test_a_question_after_the_announcement_goes_to_the_nlu(router, nlu):
+    nlu.add("minulla on kysymys oppilaskunnasta", "student_council")
+    [reply] = await say(router, ConversationData(), "minulla on kysymys oppilaskunnasta")
+    assert reply.topic == "student_council"
+
+
 async def test_plain_language_request_inside_question(router, nlu, content):
     text = "mikä on ruutiraha? sano helposti"
     nlu.add("mikä on ruutiraha", "ruuti_budget")
