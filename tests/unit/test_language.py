@@ -120,6 +120,11 @@ def test_finnish_keeps_plain_finnish(lingua):
         ("och på engelska?", False, "en", None),
         ("what about in Swedish?", False, "sv", None),
         ("entä lukiossa?", False, None, "upper_secondary"),
+        # A grade of basic education names its level.
+        ("poikani on 3. luokalla", False, None, "basic"),
+        ("hän on seiskalla", False, None, "basic"),
+        ("min dotter går i femte klass", False, None, "basic"),
+        ("my son is in 7th grade", False, None, "basic"),
     ],
 )
 def test_cues(content, text, plain, requested, level):
