@@ -194,18 +194,15 @@ class FeedbackDialog:
                 Reply(self._fb.text("help", language), TOPIC, language),
                 self._prompt(draft, language),
             ]
-        if not payload:
-            typed = self._fb.typed_answer(draft.step, text)
-            if typed is not None:
-                action, payload = typed[0], {"value": typed[1]}
+        value = payload.get("value")
+        if not payload:  # typed instead of pressed: "koulun ruoka", "joo", "sähköpostilla"
+            action, value = self._fb.typed_answer(draft.step, text) or (None, None)
         step = getattr(self, f"_on_{draft.step}", None) if draft.step in STEPS else None
         if step is None:  # a state written by another version of this dialog: start over
             draft = Draft(updated_at=now.isoformat())
             self._keep(state, draft)
             return [self._prompt(draft, language)]
-        replies = await step(
-            draft, action, payload.get("value"), text, message, state, language, now
-        )
+        replies = await step(draft, action, value, text, message, state, language, now)
         if draft.step != "done":
             self._keep(state, draft)
         return replies
@@ -214,23 +211,20 @@ class FeedbackDialog:
 
     async def _on_category(self, draft, action, value, text, message, state, language, now):
         chosen = action == "category" and value in self._fb.categories
+        notes = []
         if not draft.editing and self._says_what_is_wrong(text):
             # The feedback itself, typed as the answer to "what is it about?".
             cleaned = redact(text)
             draft.text, draft.redacted = cleaned.text, draft.redacted or cleaned.changed
-            notes = [self._fb.text("text_taken", language)]
+            notes.append(self._fb.text("text_taken", language))
             if chosen:
                 label = self._fb.categories[value].label[language]
                 notes.append(self._fb.text("category_chosen", language, category=label))
-            note = Reply(" ".join(notes), TOPIC, language)
-            if not chosen:
-                return [note, self._prompt(draft, language)]
-            draft.category = value
-            return [note, self._advance(draft, "unit", language)]
+        note = [Reply(" ".join(notes), TOPIC, language)] if notes else []
         if chosen:
             draft.category = value
-            return [self._advance(draft, "unit", language)]
-        return self._again(draft, language)
+            return [*note, self._advance(draft, "unit", language)]
+        return [*note, self._prompt(draft, language)] if note else self._again(draft, language)
 
     async def _on_unit(self, draft, action, value, text, message, state, language, now):
         after = "wants_reply" if draft.text else "text"  # the text came at the first step
