@@ -24,6 +24,8 @@ MIN_FUNCTION_WORDS = 2  # of one language, and none of another, to decide a mess
 UI_KEYS = (
     "clarify_level",
     "level_not_covered",
+    "distress",
+    "not_sure_no_guesses",
     "not_sure",
     "nlu_unavailable",
     "empty_message",
@@ -96,6 +98,7 @@ class Cues:
     follow_up: Phrases
     openers: frozenset[str]
     announcements: Phrases
+    distress: Phrases
 
     @cached_property
     def _language_requests(self) -> Phrases:
@@ -131,6 +134,10 @@ class Cues:
         """The whole message says a question is coming ("minulla on kysymys", "I have a
         question"): the NLU read it as goodbye ("I have to go"), so it is not asked."""
         return self.announcements.is_whole(self.after_opener(text))
+
+    def tells_of_distress(self, text: str) -> bool:
+        """Bullying, feeling unsafe or in despair ("mua kiusataan", "I don't feel safe")."""
+        return self.distress.found_in(words(text))
 
     def is_follow_up(self, text: str) -> bool:
         """The message opens like a follow-up question ("entä ...", "what about ...")."""
@@ -446,6 +453,7 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
         follow_up=_phrases("language.yml follow_up", raw.get("follow_up"), checker),
         openers=_single_words("language.yml openers", raw.get("openers"), checker),
         announcements=_phrases("language.yml announcements", raw.get("announcements"), checker),
+        distress=_phrases("language.yml distress", raw.get("distress"), checker),
     )
 
 

@@ -31,15 +31,22 @@ class FallbackDialog:
             for score in parse.ranking
             if score.name in self._topic_ids and score.confidence >= self._min
         ][: self._max]
-        buttons = self._replies.topic_buttons(likely, language) + [
-            self._replies.help_button(language)
-        ]
+        # What was not understood may be a complaint ("ruoka on pahaa"): the way to give
+        # feedback is always one button away.
+        ways_on = [self._replies.help_button(language), self._replies.feedback_button(language)]
+        if not likely:  # "did you mean one of these?" with nothing to choose would puzzle
+            return self._replies.ui_reply("not_sure_no_guesses", language, "out_of_scope", ways_on)
+        buttons = self._replies.topic_buttons(likely, language) + ways_on
         return self._replies.ui_reply("not_sure", language, "out_of_scope", buttons)
 
     def out_of_scope(self, language: str) -> Reply:
-        return self._replies.entry_reply(
-            "out_of_scope", language, extra_buttons=[self._replies.help_button(language)]
-        )
+        ways_on = [self._replies.help_button(language), self._replies.feedback_button(language)]
+        return self._replies.entry_reply("out_of_scope", language, extra_buttons=ways_on)
+
+    def distress(self, language: str) -> Reply:
+        """Bullying or despair: where to get help, and the pupil welfare answer."""
+        buttons = self._replies.topic_buttons(["student_welfare"], language)
+        return self._replies.ui_reply("distress", language, "distress", buttons)
 
     def nlu_unavailable(self, language: str) -> Reply:
         buttons = self._replies.menu_buttons(language) + [self._replies.help_button(language)]

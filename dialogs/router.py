@@ -189,6 +189,8 @@ class Router:
         nlu_text = redact(nlu_text, marks=False).text
         if not has_words(nlu_text):
             return [self._fallback.unreadable("no_words", language)]
+        if cues.tells_of_distress(text):
+            return [self._fallback.distress(language)]
         if self._content.feedback.is_request(cues.after_opener(text)):
             return self._feedback.start(state, language, now, opening=text)
         if cues.announces_question(text):

@@ -302,7 +302,40 @@ async def test_low_confidence_offers_likely_topics_and_help(router, nlu, content
         {"intent": "student_council"},
         {"intent": "school_board"},
         {"intent": "help"},
+        {"intent": "give_feedback"},
     ]
+
+
+async def test_not_sure_without_guesses_does_not_ask_which_one(router, nlu, content):
+    nlu.add("ruoka on pahaa meidän koulussa", "out_of_scope", 0.2, ranking=[("out_of_scope", 0.2)])
+    [reply] = await say(router, ConversationData(), "ruoka on pahaa meidän koulussa")
+    assert reply.text == content.ui["not_sure_no_guesses"]["fi"]
+    assert [b.payload for b in reply.buttons] == [{"intent": "help"}, {"intent": "give_feedback"}]
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("mua kiusataan koulussa", "fi"),
+        ("Lastani kiusataan joka päivä, mitä voin tehdä?", "fi"),
+        ("mitt barn mobbas i skolan", "sv"),
+        ("I don't feel safe at school", "en"),
+    ],
+)
+async def test_distress_gets_where_to_find_help_before_anything_else(
+    router, nlu, content, text, language
+):
+    [reply] = await say(router, ConversationData(), text)
+    assert reply.topic == "distress" and reply.locale == language
+    assert reply.text == content.ui["distress"][language] and "112" in reply.text
+    assert [b.payload for b in reply.buttons] == [{"intent": "student_welfare"}]
+    assert nlu.calls == []
+
+
+async def test_a_question_about_preventing_bullying_is_for_the_nlu(router, nlu):
+    nlu.add("miten koulu ehkäisee kiusaamista", "equality_plan")
+    [reply] = await say(router, ConversationData(), "miten koulu ehkäisee kiusaamista")
+    assert reply.topic == "equality_plan"
 
 
 async def test_out_of_scope_never_answers_a_topic(router, nlu, content):
