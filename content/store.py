@@ -135,6 +135,18 @@ class Cues:
         question"): the NLU read it as goodbye ("I have to go"), so it is not asked."""
         return self.announcements.is_whole(self.after_opener(text))
 
+    def language_request_only(self, text: str) -> str | None:
+        """The language a message asks for when that is all it says ("på svenska",
+        "in English please", "selkokielellä"), else None."""
+        if self.wants_plain_language(text):
+            language = "fi-x-selko"
+        else:
+            language = self.requested_language(text)
+        if language is None:
+            return None
+        named = any(names.is_whole(words(text)) for names in self.language_names.values())
+        return language if named or len(words(self.without_language_cues(text))) <= 1 else None
+
     def tells_of_distress(self, text: str) -> bool:
         """Bullying, feeling unsafe or in despair ("mua kiusataan", "I don't feel safe")."""
         return self.distress.found_in(words(text))
@@ -217,8 +229,12 @@ TYPED_ANSWERS = {
     "wants_reply": ("yes", "no"),
     "consent": ("yes", "no"),
     "contact_method": ("email", "phone"),
+    "text": ("yes", "no"),  # to "Use that message", or a bare "ok" that is no feedback
 }
 MAX_TYPED_ANSWER_WORDS = 4
+# At the text step a yes or no must be the whole message ("joo", "ok kiitos"): "ei
+# toimi" is feedback. These words may follow it.
+POLITE_WORDS = frozenset({"kiitos", "kiitti", "tack", "thanks", "please", "pls"})
 OTHER_CATEGORY = "other"
 
 
@@ -268,7 +284,11 @@ class FeedbackContent:
         choices = TYPED_ANSWERS.get(step, ())
         if not choices or len(message) > MAX_TYPED_ANSWER_WORDS:
             return None
-        found = [choice for choice in choices if self.answers[choice].found_in(message)]
+        if step == "text":
+            bare = [word for word in message if word not in POLITE_WORDS]
+            found = [choice for choice in choices if self.answers[choice].is_whole(bare)]
+        else:
+            found = [choice for choice in choices if self.answers[choice].found_in(message)]
         return (found[0], None) if len(found) == 1 else None
 
 

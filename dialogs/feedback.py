@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.storage.redaction import redact
+from bot.storage.redaction import find_email, find_phone, redact
 from content.store import ContentStore
 from dialogs.messages import Button, Reply, UserMessage
 from dialogs.records import FeedbackSubmission, RecordNotSaved, RecordSink, new_reference
@@ -64,6 +64,9 @@ _PHONE = re.compile(r"^(\+|00)?0?\d{6,14}$")
 # step offers it as the feedback; a shorter one is a bare request (8 words still lets
 # "I would like to give you some feedback" through: the offer is only a button).
 OPENING_MIN_WORDS = 8
+# Typed as the answer to "What is your feedback about?", a category is a word or two
+# ("koulun ruoka"); five words are a sentence ("the school lunch was cold").
+TYPED_TEXT_MIN_WORDS = 5
 
 
 def valid_email(text: str) -> bool:
@@ -212,7 +215,7 @@ class FeedbackDialog:
     async def _on_category(self, draft, action, value, text, message, state, language, now):
         chosen = action == "category" and value in self._fb.categories
         notes = []
-        if not draft.editing and self._says_what_is_wrong(text):
+        if not draft.editing and self._says_what_is_wrong(text, TYPED_TEXT_MIN_WORDS):
             # The feedback itself, typed as the answer to "what is it about?".
             cleaned = redact(text)
             draft.text, draft.redacted = cleaned.text, draft.redacted or cleaned.changed
@@ -235,10 +238,12 @@ class FeedbackDialog:
         return self._take_text(draft, action, text, "unit", limit, "unit_too_long", after, language)
 
     async def _on_text(self, draft, action, value, text, message, state, language, now):
-        if action == "use_opening" and draft.opening:
+        if action in ("use_opening", "yes") and draft.opening:
             draft.text = draft.opening
             draft.redacted = draft.redacted or draft.opening_redacted
             return [self._advance(draft, "wants_reply", language)]
+        if action in ("yes", "no"):  # "ok", "joo", "no": not the feedback itself
+            return [self._prompt(draft, language)]
         limit = self._settings.max_text_chars
         return self._take_text(
             draft, action, text, "text", limit, "text_too_long", "wants_reply", language
@@ -276,10 +281,13 @@ class FeedbackDialog:
     async def _on_contact(self, draft, action, value, text, message, state, language, now):
         if action:
             return self._again(draft, language)
+        # The address alone, or within a sentence: "my email is anna@example.com".
         if draft.contact_method == "email":
-            contact = text if valid_email(text) else None
+            found = text if valid_email(text) else find_email(text)
+            contact = found if found and valid_email(found) else None
         else:
-            contact = normalise_phone(text)
+            found = find_phone(text)
+            contact = normalise_phone(text) or (normalise_phone(found) if found else None)
         if contact is None:
             key = "bad_email" if draft.contact_method == "email" else "bad_phone"
             return [
@@ -387,9 +395,9 @@ class FeedbackDialog:
         note = Reply(self._fb.text("choose_one", language), TOPIC, language)
         return [note, self._prompt(draft, language)]
 
-    def _says_what_is_wrong(self, text: str) -> bool:
+    def _says_what_is_wrong(self, text: str, min_words: int = OPENING_MIN_WORDS) -> bool:
         """Long enough to be the feedback itself, short enough to be taken as it."""
-        return len(text.split()) >= OPENING_MIN_WORDS and len(text) <= self._settings.max_text_chars
+        return len(text.split()) >= min_words and len(text) <= self._settings.max_text_chars
 
     @staticmethod
     def _forget_contact(draft: Draft) -> None:

@@ -134,6 +134,11 @@ class Router:
         now = self._clock()
         text = normalise(message.text)
         payload = message.payload or self._typed_button(text, state) or {}
+        if not payload and self._feedback.active(state):
+            # "på svenska" mid-dialog switches the language, as the buttons do: never the
+            # unit or the feedback text.
+            asked = self._content.cues.language_request_only(text)
+            payload = {"lang": asked} if asked else {}
         await self._quality.flush_outbox(state)
         language = self._language.current(state, message.locale)
         expired = self._feedback.expire(state, language, now)

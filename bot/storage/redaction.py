@@ -31,6 +31,18 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?![\w]
 _PHONE = re.compile(r"(?<![\w+(])\(?(?:\+|00|0)(?:[\s\-.]?\(?\d\)?){6,14}(?![\w])")
 
 
+def find_email(text: str) -> str | None:
+    """The first e-mail address in a text ("my email is a@b.fi" -> "a@b.fi")."""
+    found = _EMAIL.search(text)
+    return found.group(0) if found else None
+
+
+def find_phone(text: str) -> str | None:
+    """The first phone number in a text, as written ("call me at 040 123 4567")."""
+    found = _PHONE.search(text)
+    return found.group(0) if found else None
+
+
 def is_valid_identity_code(code: str) -> bool:
     """True when `code` (DDMMYYCNNNT) has a real date part and the right check character."""
     match = _IDENTITY_CODE.fullmatch(code.strip())

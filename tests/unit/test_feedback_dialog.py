@@ -374,6 +374,91 @@ async def test_a_typed_no_wants_no_reply(router, typed):
     assert state.feedback["step"] == "confirm" and not state.feedback["wants_reply"]
 
 
+async def test_a_short_sentence_at_the_category_step_is_kept_as_the_text(router, content):
+    """Five words are a sentence, not a category name: the text is kept, not dropped."""
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    note, _ = await say(router, state, "koulun ruoka on ollut kylmää koko viikon")
+    assert note.text.startswith(content.feedback.text("text_taken", "fi"))
+    assert state.feedback["category"] == "school_meals"
+    assert state.feedback["text"] == "koulun ruoka on ollut kylmää koko viikon"
+
+
+@pytest.mark.parametrize("answer", ["joo", "ok kiitos", "yes"])
+async def test_a_typed_yes_uses_the_offered_opening(router, records, answer):
+    state = ConversationData()
+    opening = "Haluan valittaa: kouluruoka on ollut pahaa Pihlajamäen koulussa koko syksyn"
+    await say(router, state, opening)
+    await say(router, state, "", {"fb": "category", "value": "school_meals"})
+    await say(router, state, "", {"fb": "skip"})
+    await say(router, state, answer)
+    assert state.feedback["step"] == "wants_reply"
+    assert state.feedback["text"] == opening
+
+
+@pytest.mark.parametrize("answer", ["ok", "ei", "no thanks"])
+async def test_a_bare_yes_or_no_is_not_taken_as_the_feedback(router, content, answer):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": "other"})
+    await say(router, state, "", {"fb": "skip"})
+    [again] = await say(router, state, answer)
+    assert again.text == content.feedback.text("ask_text", "fi")
+    assert state.feedback["step"] == "text" and state.feedback["text"] is None
+    await say(router, state, "ei toimi")  # a short feedback with "ei" in it is feedback
+    assert state.feedback["text"] == "ei toimi"
+
+
+@pytest.mark.parametrize(
+    "request_text, language",
+    [("på svenska", "sv"), ("in English please", "en"), ("selkokielellä", "fi-x-selko")],
+)
+async def test_a_language_request_mid_dialog_switches_and_is_never_stored(
+    router, content, request_text, language
+):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": "premises"})
+    replies = await say(router, state, request_text)
+    assert state.language == language and replies[-1].locale == language
+    assert replies[-1].text == content.feedback.text("ask_unit", language)
+    assert state.feedback["unit"] is None and state.feedback["step"] == "unit"
+
+
+@pytest.mark.parametrize("word", ["never mind", "unohda koko juttu", "glöm det", "ei sittenkään"])
+async def test_everyday_ways_to_cancel(router, content, word):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    [closing] = await say(router, state, word)
+    assert state.feedback is None
+    assert closing.text == content.feedback.text("cancelled", closing.locale)
+
+
+async def test_en_is_no(router):
+    state = ConversationData()
+    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
+    await say(router, state, "", {"fb": "edit", "value": "contact"})
+    await say(router, state, "en")
+    assert state.feedback["step"] == "confirm" and not state.feedback["wants_reply"]
+
+
+@pytest.mark.parametrize(
+    "method, typed, stored",
+    [
+        ("email", "my email is john@example.com", "john@example.com"),
+        ("phone", "soita numeroon 040 123 4567 kiitos", "0401234567"),
+    ],
+)
+async def test_contact_details_within_a_sentence_are_found(router, method, typed, stored):
+    state = ConversationData()
+    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
+    await say(router, state, "", {"fb": "edit", "value": "contact"})
+    await say(router, state, "", {"fb": "yes"})
+    await say(router, state, "", {"fb": method})
+    await say(router, state, typed)
+    assert state.feedback["contact"] == stored and state.feedback["step"] == "consent"
+
+
 async def test_too_long_feedback_is_refused_with_the_limit(router, config, content):
     state = ConversationData()
     await say(router, state, "haluan antaa palautetta")
