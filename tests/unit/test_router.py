@@ -80,6 +80,7 @@ async def test_level_question_then_answer_and_level_remembered(router, nlu, cont
     "language, question, follow_up",
     [
         ("fi", "miten pääsen oppilaskuntaan?", "entä lukiossa?"),
+        ("fi", "miten pääsen oppilaskuntaan?", "ja lukiossa?"),
         ("sv", "hur kommer jag med i elevkåren?", "och i gymnasiet?"),
         ("en", "how do I join the student council?", "what about upper secondary school?"),
     ],
