@@ -25,6 +25,7 @@ UI_KEYS = (
     "clarify_level",
     "level_not_covered",
     "distress",
+    "greet_again",
     "not_sure_no_guesses",
     "not_sure",
     "nlu_unavailable",

@@ -29,6 +29,9 @@ class SmallTalkDialog:
         if intent in _OFFER_FEEDBACK:
             extra.append(self._replies.feedback_button(language))
         if intent == "greet":
+            if state.greeted:  # the introduction once is enough: "hei" again invites the question
+                return [self._replies.ui_reply("greet_again", language, intent)]
+            state.greeted = True
             extra = self._replies.language_buttons(except_language=language)
         return [self._replies.entry_reply(intent, language, extra_buttons=extra)]
 

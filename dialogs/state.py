@@ -21,6 +21,7 @@ class ConversationData:
     feedback: dict[str, Any] | None = None  # the feedback being written (dialogs/feedback.py)
     rating_comment: dict[str, Any] | None = None  # a 👎 rating waiting for its optional comment
     outbox: list[dict[str, Any]] = field(default_factory=list)  # records the database refused
+    greeted: bool = False  # the full greeting was shown: a later "hei" gets a short one
 
     def choose_language(self, language: str) -> None:
         """An explicit choice: it sticks for the rest of the conversation."""

@@ -223,6 +223,16 @@ async def test_an_announced_question_gets_the_greeting_without_the_nlu(
     assert nlu.calls == []
 
 
+@pytest.mark.parametrize("language", ["fi", "sv", "en", "fi-x-selko"])
+async def test_the_introduction_is_shown_once(router, nlu, content, language):
+    """After the welcome, "hei" or "I have a question" gets a short invitation."""
+    state = ConversationData(language=language, language_explicit=True)
+    welcome = router.welcome(state, None)
+    assert welcome[0].text == content.conversation["greet"].answer[language]
+    [again] = await say(router, state, "I have a question")
+    assert again.topic == "greet" and again.text == content.ui["greet_again"][language]
+
+
 async def test_a_question_after_the_announcement_goes_to_the_nlu(router, nlu):
     nlu.add("minulla on kysymys oppilaskunnasta", "student_council")
     [reply] = await say(router, ConversationData(), "minulla on kysymys oppilaskunnasta")
