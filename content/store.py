@@ -26,6 +26,7 @@ UI_KEYS = (
     "level_not_covered",
     "distress",
     "greet_again",
+    "level_noted",
     "not_sure_no_guesses",
     "not_sure",
     "nlu_unavailable",
@@ -318,6 +319,20 @@ class ContentStore:
     def ui_text(self, key: str, language: str, **values: Any) -> str:
         text = self.ui[key][language]
         return text.format(**values) if values else text
+
+    @cached_property
+    def _titles(self) -> dict[str, str]:
+        """Each topic's title in every language, as words, -> the topic (unique titles)."""
+        found: dict[str, set[str]] = {}
+        for topic in self.topics.values():
+            for title in topic.title.values():
+                found.setdefault(" ".join(words(title)), set()).add(topic.id)
+        return {key: ids.pop() for key, ids in found.items() if len(ids) == 1 and key}
+
+    def topic_titled(self, text: str) -> str | None:
+        """The topic whose title the whole message is ("Vanhempaintoimikunta", "Who is
+        responsible?"): a menu label typed, or remembered from an earlier menu."""
+        return self._titles.get(" ".join(words(text)))
 
 
 class _Checker:

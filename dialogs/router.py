@@ -47,6 +47,7 @@ MIN_QUESTION_WORDS = 3
 # A typed reply to the level question is a few words ("mun lapsi on eskarissa"); a
 # longer message naming a level is a question of its own.
 LEVEL_REPLY_MAX_WORDS = 6
+LEVEL_ONLY_MAX_WORDS = 2  # "peruskoulu", "eskarissa": a level and nothing else
 
 
 def normalise(text: str | None) -> str:
@@ -139,6 +140,9 @@ class Router:
             # unit or the feedback text.
             asked = self._content.cues.language_request_only(text)
             payload = {"lang": asked} if asked else {}
+        elif not payload:  # a topic's title typed, from a menu seen earlier
+            titled = self._content.topic_titled(text)
+            payload = {"intent": titled} if titled else {}
         await self._quality.flush_outbox(state)
         language = self._language.current(state, message.locale)
         expired = self._feedback.expire(state, language, now)
@@ -241,6 +245,14 @@ class Router:
         earlier = self._earlier_topic_at_level(parse, text, state)
         if earlier:
             return [self._answers.at_level(*earlier, state, language)], None
+        level = self._level_only(parse, text)
+        if level:
+            state.level = level
+            label = self._content.level_labels[level][language]
+            menu = self._replies.menu_buttons(language)
+            return [
+                self._replies.ui_reply("level_noted", language, "help", menu, level=label)
+            ], None
         if parse.confidence < self._threshold:
             return [self._fallback.not_sure(parse, language)], "not_sure"
         if intent == "out_of_scope":
@@ -282,6 +294,13 @@ class Router:
         if last is not None and last.ask == "level" and self._content.cues.is_follow_up(text):
             return last.id, level
         return None
+
+    def _level_only(self, parse: Parse, text: str) -> str | None:
+        """The level a message of a word or two names with no topic ("peruskoulu",
+        "päiväkodissa"): the NLU's guess for it ("cancel", a greeting) is no answer."""
+        if parse.intent in self._content.topics and parse.confidence >= self._threshold:
+            return None
+        return self._content.cues.level(text) if len(text.split()) <= LEVEL_ONLY_MAX_WORDS else None
 
     def _is_question(self, parse: Parse) -> bool:
         """A topic or out-of-scope question, as opposed to small talk about the language."""

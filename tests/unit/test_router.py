@@ -111,12 +111,17 @@ async def test_a_follow_up_is_only_a_fallback(router, nlu, content):
     await say(router, state, "", payload={"level": "basic"})
     [ruuti] = await say(router, state, "entä lukion ruutiraha?")
     assert ruuti.topic == "ruuti_budget"
-    [unsure] = await say(router, state, "entä lukiossa?")  # ruuti has no level answers
-    assert unsure.topic == "out_of_scope"
+    # Ruuti has no level answers, a fresh conversation no topic, and "lukiossa?" no
+    # follow-up opening: none answers a topic; the level is noted for what comes next.
+    noted = content.ui_text(
+        "level_noted", "fi", level=content.level_labels["upper_secondary"]["fi"]
+    )
+    [unsure] = await say(router, state, "entä lukiossa?")
+    assert unsure.text == noted
     [fresh] = await say(router, ConversationData(), "entä lukiossa?")
-    assert fresh.topic == "out_of_scope"
-    [plain] = await say(router, state, "lukiossa?")  # no follow-up opening
-    assert plain.topic == "out_of_scope"
+    assert fresh.text == noted
+    [plain] = await say(router, state, "lukiossa?")
+    assert plain.text == noted
 
 
 @pytest.mark.parametrize(
@@ -237,6 +242,31 @@ async def test_a_question_after_the_announcement_goes_to_the_nlu(router, nlu):
     nlu.add("minulla on kysymys oppilaskunnasta", "student_council")
     [reply] = await say(router, ConversationData(), "minulla on kysymys oppilaskunnasta")
     assert reply.topic == "student_council"
+
+
+@pytest.mark.parametrize(
+    "text, topic",
+    [
+        ("Who is responsible?", "participation_responsibility"),
+        ("vanhempaintoimikunta", "parent_committee"),
+    ],
+)
+async def test_a_topic_title_typed_answers_that_topic_without_the_nlu(router, nlu, text, topic):
+    replies = await say(router, ConversationData(), text)
+    assert replies[0].topic == topic
+    assert nlu.calls == []
+
+
+@pytest.mark.parametrize("text, level", [("peruskoulu", "basic"), ("päiväkodissa", "ecec")])
+async def test_a_level_alone_is_remembered_and_invites_the_question(
+    router, nlu, content, text, level
+):
+    nlu.add(text, "cancel", 0.9)  # what the NLU made of "peruskoulu"
+    state = ConversationData()
+    [reply] = await say(router, state, text)
+    label = content.level_labels[level]["fi"]
+    assert reply.text == content.ui_text("level_noted", "fi", level=label)
+    assert state.level == level
 
 
 async def test_plain_language_request_inside_question(router, nlu, content):
