@@ -88,6 +88,26 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class GuardianQuestion:
+    """language.yml `guardian_question`: the general "how can I as a parent take part?"."""
+
+    topic: str
+    sure_above: float
+    instead_of: frozenset[str]
+    guardian: Phrases
+    taking_part: Phrases
+
+    def answers(self, text: str, intent: str, confidence: float, threshold: float) -> bool:
+        """The message asks it and the NLU's answer is a general topic it is unsure of."""
+        message = words(text)
+        if not (self.guardian.found_in(message) and self.taking_part.found_in(message)):
+            return False
+        return confidence < threshold or (
+            intent in self.instead_of and confidence < self.sure_above
+        )
+
+
+@dataclass(frozen=True)
 class Cues:
     """Phrases in a message that choose the answer language or reveal the level."""
 
@@ -101,6 +121,7 @@ class Cues:
     openers: frozenset[str]
     announcements: Phrases
     distress: Phrases
+    guardian_question: GuardianQuestion
 
     @cached_property
     def _language_requests(self) -> Phrases:
@@ -472,6 +493,23 @@ def _phrase_map(where: str, raw: Any, keys: tuple[str, ...], checker: _Checker):
     return {key: _phrases(f"{where}.{key}", raw[key], checker) for key in keys if key in raw}
 
 
+def _guardian_question(raw: Any, checker: _Checker) -> GuardianQuestion:
+    where = "language.yml guardian_question"
+    raw = raw if isinstance(raw, dict) else {}
+    topic, instead_of, sure = raw.get("topic"), raw.get("instead_of"), raw.get("sure_above")
+    if not isinstance(topic, str) or not isinstance(instead_of, list):
+        checker.fail(where, "needs a topic and an instead_of list")
+    if not isinstance(sure, float) or not 0 < sure <= 1:
+        checker.fail(where, "needs sure_above, a confidence between 0 and 1")
+    return GuardianQuestion(
+        topic=str(topic),
+        sure_above=sure if isinstance(sure, float) else 0.0,
+        instead_of=frozenset(str(item) for item in instead_of or []),
+        guardian=_phrases(f"{where}.guardian", raw.get("guardian"), checker),
+        taking_part=_phrases(f"{where}.taking_part", raw.get("taking_part"), checker),
+    )
+
+
 def _load_cues(path: Path, checker: _Checker) -> Cues:
     raw = _read_yaml(path, checker) or {}
     languages = ("fi", "sv", "en")
@@ -490,6 +528,7 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
         openers=_single_words("language.yml openers", raw.get("openers"), checker),
         announcements=_phrases("language.yml announcements", raw.get("announcements"), checker),
         distress=_phrases("language.yml distress", raw.get("distress"), checker),
+        guardian_question=_guardian_question(raw.get("guardian_question"), checker),
     )
 
 
@@ -603,6 +642,11 @@ def load_content(folder: Path, links: dict[str, str]) -> ContentStore:
     }
     language_labels = checker.texts("ui.yml languages", ui_raw.get("languages"), max_chars=30)
     cues = _load_cues(folder / "language.yml", checker)
+    guardian = cues.guardian_question
+    known = set(topic_ids) | set(conversation_ids)
+    for name in sorted({guardian.topic} | guardian.instead_of - known):
+        if name not in known or (name == guardian.topic and name not in topic_ids):
+            checker.fail("language.yml guardian_question", f"unknown topic {name!r}")
     feedback = _load_feedback(folder / "feedback.yml", checker)
     if checker.problems:
         raise ContentError(checker.problems)

@@ -245,6 +245,9 @@ class Router:
         earlier = self._earlier_topic_at_level(parse, text, state)
         if earlier:
             return [self._answers.at_level(*earlier, state, language)], None
+        guardian = self._content.cues.guardian_question
+        if guardian.answers(text, intent, parse.confidence, self._threshold):
+            return [self._answers.begin(guardian.topic, state, language, text)], None
         level = self._level_only(parse, text)
         if level:
             state.level = level

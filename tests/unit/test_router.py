@@ -269,6 +269,38 @@ async def test_a_level_alone_is_remembered_and_invites_the_question(
     assert state.level == level
 
 
+@pytest.mark.parametrize(
+    "text, nlu_intent, confidence, answered",
+    [
+        (
+            "Miten huoltajana voin vaikuttaa lapseni kouluun?",
+            "service_planning",
+            0.33,
+            "parent_committee",
+        ),
+        ("how can parents be involved in school", "participation_rights", 0.28, "parent_committee"),
+        (
+            "Can parents influence the merger of our school?",
+            "service_planning",
+            0.95,
+            "service_planning",
+        ),
+        (
+            "how can parents join the parents' association",
+            "parents_association",
+            0.4,
+            "parents_association",
+        ),
+    ],
+)
+async def test_the_general_guardian_question_gets_the_guardians_overview(
+    router, nlu, text, nlu_intent, confidence, answered
+):
+    nlu.add(text, nlu_intent, confidence)
+    replies = await say(router, ConversationData(), text)
+    assert replies[0].topic == answered
+
+
 async def test_plain_language_request_inside_question(router, nlu, content):
     text = "mikä on ruutiraha? sano helposti"
     nlu.add("mikä on ruutiraha", "ruuti_budget")
