@@ -27,6 +27,8 @@ UI_KEYS = (
     "distress",
     "greet_again",
     "level_noted",
+    "no_easy_language",
+    "still_unclear",
     "not_sure_no_guesses",
     "not_sure",
     "nlu_unavailable",

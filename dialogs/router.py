@@ -234,8 +234,15 @@ class Router:
             return self._smalltalk.switch_language(switched, state, language), None
         if intent == "plain_language":
             if language in ("sv", "en"):
-                # "jag förstår inte": offer plain Finnish and the languages, don't force it.
-                return self._smalltalk.choose_language_menu(language, intent), None
+                # "jag förstår inte", "lättläst svenska": say there is no easy Swedish or
+                # English, offer plain Finnish and the languages; don't force it.
+                return self._smalltalk.choose_language_menu(
+                    language, intent, "no_easy_language"
+                ), None
+            if language == "fi-x-selko":
+                # Still unclear in plain Finnish: a person can explain, not more of the same.
+                note = self._replies.ui_reply("still_unclear", language, intent)
+                return [note, *self._smalltalk.reply("human_contact", state, language)], None
             return self._smalltalk.switch_language(intent, state, "fi-x-selko"), None
         if intent == "change_language":
             target = self._language.guess(text)

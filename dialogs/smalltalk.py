@@ -45,7 +45,9 @@ class SmallTalkDialog:
             replies.append(self._answers.begin(state.last_topic, state, language))
         return replies
 
-    def choose_language_menu(self, language: str, intent: str) -> list[Reply]:
+    def choose_language_menu(
+        self, language: str, intent: str, text_key: str = "choose_language"
+    ) -> list[Reply]:
         """A language request without a clear target: offer the languages as buttons."""
         buttons = self._replies.language_buttons()
-        return [self._replies.ui_reply("choose_language", language, intent, buttons)]
+        return [self._replies.ui_reply(text_key, language, intent, buttons)]

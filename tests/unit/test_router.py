@@ -301,6 +301,25 @@ async def test_the_general_guardian_question_gets_the_guardians_overview(
     assert replies[0].topic == answered
 
 
+async def test_easy_language_asked_in_swedish_says_there_is_none_and_offers_languages(
+    router, nlu, content
+):
+    nlu.add("jag förstår inte", "plain_language")
+    state = ConversationData(language="sv", language_explicit=True)
+    [reply] = await say(router, state, "jag förstår inte")
+    assert reply.text == content.ui["no_easy_language"]["sv"]
+    assert {"lang": "fi-x-selko"} in [b.payload for b in reply.buttons]
+    assert state.language == "sv"
+
+
+async def test_still_unclear_in_plain_finnish_offers_a_person(router, nlu, content):
+    nlu.add("en vieläkään ymmärrä", "plain_language")
+    state = ConversationData(language="fi-x-selko", language_explicit=True)
+    note, contact = await say(router, state, "en vieläkään ymmärrä")
+    assert note.text == content.ui["still_unclear"]["fi-x-selko"]
+    assert contact.topic == "human_contact"
+
+
 async def test_plain_language_request_inside_question(router, nlu, content):
     text = "mikä on ruutiraha? sano helposti"
     nlu.add("mikä on ruutiraha", "ruuti_budget")
