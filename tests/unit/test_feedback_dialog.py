@@ -74,6 +74,12 @@ async def to_summary(router, state, category: str, feedback: str) -> Reply:
     return summary
 
 
+async def to_reply_question(router, state) -> None:
+    """A summary, then "Change contact": the dialog asks again whether a reply is wanted."""
+    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
+    await say(router, state, "", {"fb": "edit", "value": "contact"})
+
+
 async def click(router, state, reply: Reply, **wanted) -> list[Reply]:
     """Press the button of `reply` whose payload contains `wanted`."""
     for button in reply.buttons:
@@ -355,8 +361,7 @@ async def test_the_feedback_typed_without_a_category_keeps_the_text_and_asks_it(
 )
 async def test_yes_no_and_contact_method_can_be_typed(router, typed_reply, typed_method, method):
     state = ConversationData()
-    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
-    await say(router, state, "", {"fb": "edit", "value": "contact"})
+    await to_reply_question(router, state)
     await say(router, state, typed_reply)
     assert state.feedback["step"] == "contact_method"
     await say(router, state, typed_method)
@@ -436,8 +441,7 @@ async def test_everyday_ways_to_cancel(router, content, word):
 
 async def test_en_is_no(router):
     state = ConversationData()
-    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
-    await say(router, state, "", {"fb": "edit", "value": "contact"})
+    await to_reply_question(router, state)
     await say(router, state, "en")
     assert state.feedback["step"] == "confirm" and not state.feedback["wants_reply"]
 
@@ -451,8 +455,7 @@ async def test_en_is_no(router):
 )
 async def test_contact_details_within_a_sentence_are_found(router, method, typed, stored):
     state = ConversationData()
-    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
-    await say(router, state, "", {"fb": "edit", "value": "contact"})
+    await to_reply_question(router, state)
     await say(router, state, "", {"fb": "yes"})
     await say(router, state, "", {"fb": method})
     await say(router, state, typed)
