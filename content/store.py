@@ -28,6 +28,7 @@ UI_KEYS = (
     "greet_again",
     "level_noted",
     "no_easy_language",
+    "other_script",
     "still_unclear",
     "not_sure_no_guesses",
     "not_sure",
@@ -155,6 +156,14 @@ class Cues:
         message = words(text)
         return message[1:] if message and message[0] in self.openers else message
 
+    def without_opener(self, text: str) -> str:
+        """The message as written, without one greeting-like first word."""
+        first = next(iter(original_words(text)), "")
+        if not first or fold(first) not in self.openers or first not in text:
+            return text
+        rest = text[text.index(first) + len(first) :]
+        return rest.lstrip(" ,.!:;-")
+
     def announces_question(self, text: str) -> bool:
         """The whole message says a question is coming ("minulla on kysymys", "I have a
         question"): the NLU read it as goodbye ("I have to go"), so it is not asked."""
@@ -254,11 +263,14 @@ TYPED_ANSWERS = {
     "wants_reply": ("yes", "no"),
     "consent": ("yes", "no"),
     "contact_method": ("email", "phone"),
-    "text": ("yes", "no"),  # to "Use that message", or a bare "ok" that is no feedback
+    "unit": ("skip", "no", "yes"),  # "en tiedä", "ei": no unit; "ok": no unit name either
+    "text": ("yes", "no", "skip"),  # to "Use that message", or a bare "ok" that is no feedback
+    "confirm": ("send",),  # "joo", "lähetä se", "yes send it"
 }
 MAX_TYPED_ANSWER_WORDS = 4
-# At the text step a yes or no must be the whole message ("joo", "ok kiitos"): "ei
-# toimi" is feedback. These words may follow it.
+# Where a free text is also a fair answer ("ei toimi" is feedback, "Ei koulua" a
+# unit), a typed answer must be the whole message; these words may come with it.
+WHOLE_ANSWER_STEPS = frozenset({"unit", "text", "confirm"})
 POLITE_WORDS = frozenset({"kiitos", "kiitti", "tack", "thanks", "please", "pls"})
 OTHER_CATEGORY = "other"
 
@@ -309,7 +321,7 @@ class FeedbackContent:
         choices = TYPED_ANSWERS.get(step, ())
         if not choices or len(message) > MAX_TYPED_ANSWER_WORDS:
             return None
-        if step == "text":
+        if step in WHOLE_ANSWER_STEPS:
             bare = [word for word in message if word not in POLITE_WORDS]
             found = [choice for choice in choices if self.answers[choice].is_whole(bare)]
         else:

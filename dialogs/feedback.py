@@ -231,7 +231,7 @@ class FeedbackDialog:
 
     async def _on_unit(self, draft, action, value, text, message, state, language, now):
         after = "wants_reply" if draft.text else "text"  # the text came at the first step
-        if action == "skip":
+        if action in ("skip", "no"):  # "ohita", "en tiedä", "ei"
             draft.unit = None
             return [self._advance(draft, after, language)]
         limit = self._settings.max_unit_chars
@@ -242,7 +242,7 @@ class FeedbackDialog:
             draft.text = draft.opening
             draft.redacted = draft.redacted or draft.opening_redacted
             return [self._advance(draft, "wants_reply", language)]
-        if action in ("yes", "no"):  # "ok", "joo", "no": not the feedback itself
+        if action in ("yes", "no", "skip"):  # "ok", "joo", "ohita": not the feedback itself
             return [self._prompt(draft, language)]
         limit = self._settings.max_text_chars
         return self._take_text(
@@ -395,9 +395,13 @@ class FeedbackDialog:
         note = Reply(self._fb.text("choose_one", language), TOPIC, language)
         return [note, self._prompt(draft, language)]
 
+    def fits(self, text: str) -> bool:
+        """Within the feedback text limit (longer than a question may be)."""
+        return len(text) <= self._settings.max_text_chars
+
     def _says_what_is_wrong(self, text: str, min_words: int = OPENING_MIN_WORDS) -> bool:
         """Long enough to be the feedback itself, short enough to be taken as it."""
-        return len(text.split()) >= min_words and len(text) <= self._settings.max_text_chars
+        return len(text.split()) >= min_words and self.fits(text)
 
     @staticmethod
     def _forget_contact(draft: Draft) -> None:

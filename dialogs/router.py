@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 
 from bot.storage.redaction import redact
 from content.store import ContentStore
+from content.text import words
 from dialogs.answer import AnswerDialog
 from dialogs.fallback import FallbackDialog
 from dialogs.feedback import FeedbackDialog, FeedbackSettings
@@ -44,10 +45,16 @@ logger = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"\s+")
 MIN_QUESTION_WORDS = 3
+GREETED_QUESTION_MIN_WORDS = 5
 # A typed reply to the level question is a few words ("mun lapsi on eskarissa"); a
 # longer message naming a level is a question of its own.
 LEVEL_REPLY_MAX_WORDS = 6
 LEVEL_ONLY_MAX_WORDS = 2  # "peruskoulu", "eskarissa": a level and nothing else
+# Intents a short reply to the level question is acted on as, not asked again.
+_ACTS_ON_ITS_OWN = frozenset(
+    {"cancel", "give_feedback", "help", "change_language", "plain_language", "human_contact",
+     "privacy", "bot_challenge", "goodbye", "thanks"}
+)  # fmt: skip
 
 
 def normalise(text: str | None) -> str:
@@ -61,6 +68,14 @@ def normalise(text: str | None) -> str:
 
 def has_words(text: str) -> bool:
     return any(ch.isalnum() for ch in text)
+
+
+def is_latin_script(text: str) -> bool:
+    """Most letters are Latin (Finnish, Swedish, English all are); Cyrillic or Arabic
+    script is a language the assistant does not answer in."""
+    letters = [ch for ch in text if ch.isalpha()]
+    latin = sum(unicodedata.name(ch, "").startswith("LATIN") for ch in letters)
+    return 2 * latin >= len(letters)
 
 
 class Router:
@@ -147,14 +162,21 @@ class Router:
         language = self._language.current(state, message.locale)
         expired = self._feedback.expire(state, language, now)
         notes = [expired] if expired else []
+        # Bullying or despair told inside a dialog step gets where to find help too; the
+        # step then goes on, so what the user wrote is kept as they meant it.
+        help_first = [self._fallback.distress(language)] if self._tells_of_distress(text) else []
         if self._feedback.active(state) and "lang" not in payload:
-            return await self._feedback.handle(message, text, payload, state, language, now)
+            handled = await self._feedback.handle(message, text, payload, state, language, now)
+            return help_first + handled
         if "rating" in payload:
             return await self._quality.rate(payload, message, state, language, now)
         if state.rating_comment:
             commented = await self._quality.comment(text, payload, state, language)
+            if commented is not None and self._also_a_question(text):
+                # Kept as the comment, and answered: "mikä on nuorisoneuvosto?" after 👎.
+                return commented + await self._understand(message, text, state, now)
             if commented is not None:
-                return commented
+                return help_first + commented
         if payload:
             routed = await self._route_payload(payload, state, message)
             if routed is not None:
@@ -172,25 +194,42 @@ class Router:
         if not text:
             key = "attachment_only" if message.has_attachments else "empty_message"
             return [self._fallback.unreadable(key, language)]
+        cues = self._content.cues
         if len(text) > self._max_chars:
+            # Too long for a question, but a complaint written out may be this long.
+            if self._content.feedback.is_request(cues.after_opener(text)):
+                if self._feedback.fits(text):
+                    return self._feedback.start(state, language, now, opening=text)
             return [self._fallback.unreadable("too_long", language, max_chars=self._max_chars)]
         if not has_words(text):
             return [self._fallback.unreadable("no_words", language)]
+        if not is_latin_script(text):
+            # Russian, Arabic, ...: say which languages there are, with their buttons.
+            return self._smalltalk.choose_language_menu(language, "change_language", "other_script")
 
-        cues = self._content.cues
         wants_plain = cues.wants_plain_language(text)
         requested = cues.requested_language(text)
         if wants_plain:
             state.choose_language("fi-x-selko")
         elif requested:
             state.choose_language(requested)
-        language = self._language.observe(state, text, message.locale)
+        if cues.level(text) and len(text.split()) <= LEVEL_ONLY_MAX_WORDS + 1:
+            # "grade 3", "lukio", "gymnasiet": a level's name says nothing of the user's
+            # language (it answered an English conversation in Swedish).
+            language = self._language.current(state, message.locale)
+        else:
+            language = self._language.observe(state, text, message.locale)
         explicit = wants_plain or bool(requested)
-        nlu_text = text
+        # "Hello, my child goes to daycare, how can I ...": the question, not the hello
+        # (the NLU answered the greeting). A short rest ("hejsan, är det någon här?")
+        # keeps its greeting, which may be all it says.
+        nlu_text = cues.without_opener(text)
+        if len(nlu_text.split()) < GREETED_QUESTION_MIN_WORDS:
+            nlu_text = text
         if explicit:
             # The NLU gets the question without the language request; a remainder of
             # one or two words ("selkokielellä kiitos") is too little to be a question.
-            remainder = cues.without_language_cues(text)
+            remainder = cues.without_language_cues(nlu_text)
             if len(remainder.split()) >= MIN_QUESTION_WORDS:
                 nlu_text = remainder
         # The NLU needs no phone numbers, e-mail addresses or identity codes, and its
@@ -198,7 +237,7 @@ class Router:
         nlu_text = redact(nlu_text, marks=False).text
         if not has_words(nlu_text):
             return [self._fallback.unreadable("no_words", language)]
-        if cues.tells_of_distress(text):
+        if self._tells_of_distress(text):
             return [self._fallback.distress(language)]
         if self._content.feedback.is_request(cues.after_opener(text)):
             return self._feedback.start(state, language, now, opening=text)
@@ -252,6 +291,12 @@ class Router:
         earlier = self._earlier_topic_at_level(parse, text, state)
         if earlier:
             return [self._answers.at_level(*earlier, state, language)], None
+        if self._level_question_unanswered(parse, text, state):
+            # "en tiedä", "both": the question stays, with its buttons.
+            return [self._answers.begin(state.pending_topic, state, language)], None
+        if intent in ("affirm", "deny") and not self._says_yes_or_no(text):
+            # "opettaja ei kuuntele meitä" is no "no": a complaint, or a question.
+            return [self._fallback.not_sure(parse, language)], "not_sure"
         guardian = self._content.cues.guardian_question
         if guardian.answers(text, intent, parse.confidence, self._threshold):
             return [self._answers.begin(guardian.topic, state, language, text)], None
@@ -304,6 +349,35 @@ class Router:
         if last is not None and last.ask == "level" and self._content.cues.is_follow_up(text):
             return last.id, level
         return None
+
+    def _tells_of_distress(self, text: str) -> bool:
+        return bool(text) and self._content.cues.tells_of_distress(text)
+
+    def _also_a_question(self, text: str) -> bool:
+        """A comment after 👎 that also asks something: a question, a language or a
+        feedback request. It is kept as the comment and answered as well."""
+        cues = self._content.cues
+        return (
+            text.rstrip().endswith("?")
+            or cues.language_request_only(text) is not None
+            or self._content.feedback.is_request(cues.after_opener(text))
+        )
+
+    def _says_yes_or_no(self, text: str) -> bool:
+        """The message opens with a yes or a no ("ei kiitos", "yes please", "joo")."""
+        answers = self._content.feedback.answers
+        cues = self._content.cues
+        starts = (words(text), cues.after_opener(text))  # "ok", or "hei, ei kiitos"
+        return any(answers[kind].opens(message) for kind in ("yes", "no") for message in starts)
+
+    def _level_question_unanswered(self, parse: Parse, text: str, state: ConversationData) -> bool:
+        """The level question is open and a short reply names no level and asks nothing
+        else the assistant can act on ("en tiedä", "both", "hmm")."""
+        if state.pending_topic not in self._content.topics or len(text.split()) > 3:
+            return False
+        if parse.intent in _ACTS_ON_ITS_OWN:
+            return False
+        return not (parse.intent in self._content.topics and parse.confidence >= self._threshold)
 
     def _level_only(self, parse: Parse, text: str) -> str | None:
         """The level a message of a word or two names with no topic ("peruskoulu",

@@ -660,3 +660,57 @@ async def test_a_draft_with_an_unknown_step_starts_over_instead_of_failing(route
     [question] = await say(router, state, "jotain")
     assert question.text == content.feedback.text("ask_category", "fi")
     assert state.feedback["step"] == "category"
+
+
+async def test_distress_told_as_the_feedback_gets_help_and_the_feedback_is_kept(router, content):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": "other"})
+    await say(router, state, "", {"fb": "skip"})
+    help_reply, next_q = await say(router, state, "mua kiusataan koulussa eikä kukaan auta")
+    assert help_reply.topic == "distress" and "112" in help_reply.text
+    assert state.feedback["text"] == "mua kiusataan koulussa eikä kukaan auta"
+    assert next_q.text == content.feedback.text("ask_wants_reply", "fi", days=180) or (
+        state.feedback["step"] == "wants_reply"
+    )
+
+
+async def test_a_question_after_a_thumbs_down_is_kept_and_answered(router, nlu, records, content):
+    nlu.add("mikä on ruutiraha", "ruuti_budget")
+    nlu.add("mikä on nuorisoneuvosto?", "youth_council")
+    state = ConversationData()
+    [answer] = await say(router, state, "mikä on ruutiraha")
+    await click(router, state, answer, rating="down")
+    saved, answered = await say(router, state, "mikä on nuorisoneuvosto?")
+    assert saved.text == content.feedback.text("comment_saved", "fi")
+    assert answered.topic == "youth_council"
+    [rating] = records.of_kind("rating")
+    assert rating.comment == "mikä on nuorisoneuvosto?"
+
+
+@pytest.mark.parametrize("typed", ["joo", "lähetä se", "yes send it", "ok kiitos"])
+async def test_a_typed_yes_sends_from_the_summary(router, records, typed):
+    state = ConversationData()
+    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
+    await say(router, state, typed)
+    assert len(records.of_kind("feedback")) == 1
+
+
+async def test_dont_know_skips_the_unit_and_skip_is_no_feedback_text(router, content):
+    state = ConversationData()
+    await say(router, state, "haluan antaa palautetta")
+    await say(router, state, "", {"fb": "category", "value": "other"})
+    await say(router, state, "en tiedä")
+    assert state.feedback["step"] == "text" and state.feedback["unit"] is None
+    [again] = await say(router, state, "ohita")
+    assert again.text == content.feedback.text("ask_text", "fi") and state.feedback["text"] is None
+
+
+async def test_use_it_typed_uses_the_offered_message(router):
+    state = ConversationData()
+    opening = "Haluan valittaa: kouluruoka on ollut pahaa Pihlajamäen koulussa koko syksyn"
+    await say(router, state, opening)
+    await say(router, state, "", {"fb": "category", "value": "school_meals"})
+    await say(router, state, "", {"fb": "skip"})
+    await say(router, state, "käytä sitä")
+    assert state.feedback["text"] == opening

@@ -491,10 +491,66 @@ async def test_every_conversation_intent_answers_in_every_language(router, nlu, 
         if intent in ("change_language", "plain_language"):
             continue
         for language in ("fi", "sv", "en", "fi-x-selko"):
-            nlu.add(f"{intent}-{language}", intent)
+            # A yes or a no says so in its first word ("opettaja ei kuuntele" is no "no").
+            text = {"affirm": "ok ", "deny": "ei "}.get(intent, "") + f"{intent}-{language}"
+            nlu.add(text, intent)
             state = ConversationData()
             state.choose_language(language)
-            replies = await say(router, state, f"{intent}-{language}")
+            replies = await say(router, state, text)
             assert replies[0].topic == intent
             assert replies[0].locale == language
             assert replies[0].text
+
+
+async def test_a_level_typed_in_an_english_conversation_keeps_english(router, nlu, content):
+    nlu.add("what is the student council?", "student_council")
+    state = ConversationData(language="en")
+    await say(router, state, "what is the student council?", locale="en")
+    [answer] = await say(router, state, "grade 3", locale="en")
+    assert answer.locale == "en"
+    assert answer.text.startswith(content.topics["student_council"].variants["basic"]["en"][:40])
+
+
+async def test_a_reply_to_the_level_question_that_names_no_level_asks_it_again(
+    router, nlu, content
+):
+    nlu.add("miten pääsen oppilaskuntaan?", "student_council")
+    nlu.add("en tiedä", "deny")
+    state = ConversationData()
+    await say(router, state, "miten pääsen oppilaskuntaan?")
+    [again] = await say(router, state, "en tiedä")
+    assert again.text == content.ui["clarify_level"]["fi"]
+    assert state.pending_topic == "student_council"
+
+
+async def test_a_complaint_with_a_negation_is_no_no(router, nlu, content):
+    nlu.add("opettaja ei kuuntele meitä", "deny", 0.8)
+    [reply] = await say(router, ConversationData(), "opettaja ei kuuntele meitä")
+    assert reply.topic == "out_of_scope"
+    assert {"intent": "give_feedback"} in [b.payload for b in reply.buttons]
+    nlu.add("ei kiitos", "deny", 0.9)
+    [no] = await say(router, ConversationData(), "ei kiitos")
+    assert no.topic == "deny"
+
+
+async def test_the_greeting_before_a_question_does_not_reach_the_nlu(router, nlu):
+    text = "Hello, my child go to daycare, how I can tell my opinion?"
+    nlu.add("my child go to daycare, how I can tell my opinion?", "parent_committee")
+    replies = await say(router, ConversationData(), text)
+    assert replies[0].topic == "parent_committee"
+
+
+@pytest.mark.parametrize("text", ["Как мой ребенок может влиять в школе?", "كيف يمكنني المشاركة"])
+async def test_another_script_gets_the_languages_there_are(router, nlu, content, text):
+    [reply] = await say(router, ConversationData(language="en"), text)
+    assert reply.text == content.ui["other_script"]["en"]
+    assert {"lang": "fi"} in [b.payload for b in reply.buttons]
+    assert nlu.calls == []
+
+
+async def test_a_complaint_too_long_for_a_question_starts_the_feedback_dialog(router, nlu, config):
+    text = "Haluan tehdä valituksen: " + "ruoka on kylmää ja pahaa. " * 60
+    assert config.nlu.max_message_chars < len(text) <= config.feedback.max_text_chars
+    state = ConversationData()
+    replies = await say(router, state, text)
+    assert replies[-1].topic == "give_feedback" and state.feedback["opening"]
