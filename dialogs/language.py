@@ -81,7 +81,10 @@ class LanguagePolicy:
             language = detection.language
             if language == "fi" and base == "fi-x-selko":
                 language = base
-        state.language = language
+        if state.language is None or len(text.split()) > 1:
+            # One word ("kiitos" in an English conversation, a polite habit in Finland)
+            # gets its reply in its language; the conversation keeps its own.
+            state.language = language
         return language
 
     def guess(self, text: str) -> str | None:

@@ -554,3 +554,13 @@ async def test_a_complaint_too_long_for_a_question_starts_the_feedback_dialog(ro
     state = ConversationData()
     replies = await say(router, state, text)
     assert replies[-1].topic == "give_feedback" and state.feedback["opening"]
+
+
+async def test_one_word_in_another_language_does_not_switch_the_conversation(router, nlu):
+    nlu.add("kiitos", "thanks")
+    nlu.add("ruutiraha", "ruuti_budget")
+    state = ConversationData(language="en")
+    [thanks] = await say(router, state, "kiitos")
+    assert thanks.locale == "fi"  # answered in its own language
+    [answer] = await say(router, state, "ruutiraha")
+    assert answer.locale == "en" and state.language == "en"
