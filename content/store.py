@@ -268,6 +268,8 @@ TYPED_ANSWERS = {
     "confirm": ("send",),  # "joo", "lähetä se", "yes send it"
 }
 MAX_TYPED_ANSWER_WORDS = 4
+# On the summary, what to change can be typed too ("teksti", "change the unit").
+EDIT_PARTS = ("category", "unit", "text", "contact")
 # Where a free text is also a fair answer ("ei toimi" is feedback, "Ei koulua" a
 # unit), a typed answer must be the whole message; these words may come with it.
 WHOLE_ANSWER_STEPS = frozenset({"unit", "text", "confirm"})
@@ -326,7 +328,12 @@ class FeedbackContent:
             found = [choice for choice in choices if self.answers[choice].is_whole(bare)]
         else:
             found = [choice for choice in choices if self.answers[choice].found_in(message)]
-        return (found[0], None) if len(found) == 1 else None
+        if len(found) == 1:
+            return found[0], None
+        if step == "confirm":
+            parts = [p for p in EDIT_PARTS if self.answers[f"edit_{p}"].found_in(message)]
+            return ("edit", parts[0]) if len(parts) == 1 else None
+        return None
 
 
 def _whole_message(text: str) -> str:
@@ -598,7 +605,11 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
             checker.fail(f"{where} words.{kind}", "expected a non-empty list")
             items = []
         found[kind] = frozenset(_whole_message(str(item)) for item in items)
-    answer_keys = tuple(sorted({a for pair in TYPED_ANSWERS.values() for a in pair}))
+    answer_keys = tuple(
+        sorted(
+            {a for pair in TYPED_ANSWERS.values() for a in pair} | {f"edit_{p}" for p in EDIT_PARTS}
+        )
+    )
     answers = _phrase_map(f"{where} answers", raw.get("answers"), answer_keys, checker)
     for key in sorted(set(answer_keys) - set(answers)):
         checker.fail(f"{where} answers.{key}", "missing")

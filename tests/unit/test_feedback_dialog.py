@@ -714,3 +714,15 @@ async def test_use_it_typed_uses_the_offered_message(router):
     await say(router, state, "", {"fb": "skip"})
     await say(router, state, "käytä sitä")
     assert state.feedback["text"] == opening
+
+
+@pytest.mark.parametrize(
+    "typed, step",
+    [("teksti", "text"), ("change the unit", "unit"), ("muuta yhteystietoja", "wants_reply")],
+)
+async def test_what_to_change_can_be_typed_on_the_summary(router, typed, step):
+    state = ConversationData()
+    await to_summary(router, state, "other", "Palautetta koulun käytännöistä")
+    await say(router, state, "Muuta")
+    await say(router, state, typed)
+    assert state.feedback["step"] == step and state.feedback["editing"]
