@@ -162,12 +162,9 @@ class Router:
         language = self._language.current(state, message.locale)
         expired = self._feedback.expire(state, language, now)
         notes = [expired] if expired else []
-        # Bullying or despair told inside a dialog step gets where to find help too; the
-        # step then goes on, so what the user wrote is kept as they meant it.
-        help_first = [self._fallback.distress(language)] if self._tells_of_distress(text) else []
         if self._feedback.active(state) and "lang" not in payload:
             handled = await self._feedback.handle(message, text, payload, state, language, now)
-            return help_first + handled
+            return self._help_first(text, language) + handled
         if "rating" in payload:
             return await self._quality.rate(payload, message, state, language, now)
         if state.rating_comment:
@@ -176,7 +173,7 @@ class Router:
                 # Kept as the comment, and answered: "mikä on nuorisoneuvosto?" after 👎.
                 return commented + await self._understand(message, text, state, now)
             if commented is not None:
-                return help_first + commented
+                return self._help_first(text, language) + commented
         if payload:
             routed = await self._route_payload(payload, state, message)
             if routed is not None:
@@ -352,6 +349,11 @@ class Router:
 
     def _tells_of_distress(self, text: str) -> bool:
         return bool(text) and self._content.cues.tells_of_distress(text)
+
+    def _help_first(self, text: str, language: str) -> list[Reply]:
+        """Bullying or despair told inside a dialog step gets where to find help too;
+        the step then goes on, so what the user wrote is kept as they meant it."""
+        return [self._fallback.distress(language)] if self._tells_of_distress(text) else []
 
     def _also_a_question(self, text: str) -> bool:
         """A comment after 👎 that also asks something: a question, a language or a
