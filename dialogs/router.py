@@ -269,17 +269,7 @@ class Router:
             switched = "plain_language" if state.language == "fi-x-selko" else "change_language"
             return self._smalltalk.switch_language(switched, state, language), None
         if intent == "plain_language":
-            if language in ("sv", "en"):
-                # "jag förstår inte", "lättläst svenska": say there is no easy Swedish or
-                # English, offer plain Finnish and the languages; don't force it.
-                return self._smalltalk.choose_language_menu(
-                    language, intent, "no_easy_language"
-                ), None
-            if language == "fi-x-selko":
-                # Still unclear in plain Finnish: a person can explain, not more of the same.
-                note = self._replies.ui_reply("still_unclear", language, intent)
-                return [note, *self._smalltalk.reply("human_contact", state, language)], None
-            return self._smalltalk.switch_language(intent, state, "fi-x-selko"), None
+            return self._plain_language(state, language), None
         if intent == "change_language":
             target = self._language.guess(text)
             if target and target != language:
@@ -346,6 +336,18 @@ class Router:
         if last is not None and last.ask == "level" and self._content.cues.is_follow_up(text):
             return last.id, level
         return None
+
+    def _plain_language(self, state: ConversationData, language: str) -> list[Reply]:
+        """ "Selkokielellä", "en ymmärrä", "jag förstår inte", "easy English please"."""
+        intent = "plain_language"
+        if language in ("sv", "en"):
+            # No easy Swedish or English: say so, offer plain Finnish and the languages.
+            return self._smalltalk.choose_language_menu(language, intent, "no_easy_language")
+        if language == "fi-x-selko":
+            # Still unclear in plain Finnish: a person can explain, not more of the same.
+            note = self._replies.ui_reply("still_unclear", language, intent)
+            return [note, *self._smalltalk.reply("human_contact", state, language)]
+        return self._smalltalk.switch_language(intent, state, "fi-x-selko")
 
     def _tells_of_distress(self, text: str) -> bool:
         return bool(text) and self._content.cues.tells_of_distress(text)
