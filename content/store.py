@@ -668,10 +668,11 @@ def load_content(folder: Path, links: dict[str, str]) -> ContentStore:
     language_labels = checker.texts("ui.yml languages", ui_raw.get("languages"), max_chars=30)
     cues = _load_cues(folder / "language.yml", checker)
     guardian = cues.guardian_question
-    known = set(topic_ids) | set(conversation_ids)
-    for name in sorted({guardian.topic} | guardian.instead_of - known):
-        if name not in known or (name == guardian.topic and name not in topic_ids):
-            checker.fail("language.yml guardian_question", f"unknown topic {name!r}")
+    unknown = sorted(guardian.instead_of - set(topic_ids) - set(conversation_ids))
+    if guardian.topic not in topic_ids:
+        unknown.insert(0, guardian.topic)
+    for name in unknown:
+        checker.fail("language.yml guardian_question", f"unknown topic {name!r}")
     feedback = _load_feedback(folder / "feedback.yml", checker)
     if checker.problems:
         raise ContentError(checker.problems)
