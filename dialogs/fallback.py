@@ -24,13 +24,20 @@ class FallbackDialog:
         self._min = suggestion_min_confidence
         self._max = max_suggestions
 
-    def not_sure(self, parse: Parse, language: str) -> Reply:
-        """Low confidence: the likeliest participation topics as buttons, plus help."""
+    def not_sure(self, parse: Parse, language: str, context: str | None = None) -> Reply:
+        """Low confidence: the likeliest participation topics as buttons, plus help.
+
+        `context`: the topic answered just before, offered first: a short follow-up
+        ("miten pääsen hallitukseen?") is most likely about it.
+        """
         likely = [
             score.name
             for score in parse.ranking
             if score.name in self._topic_ids and score.confidence >= self._min
-        ][: self._max]
+        ]
+        if context in self._topic_ids:
+            likely = [context, *(name for name in likely if name != context)]
+        likely = likely[: self._max]
         # What was not understood may be a complaint ("ruoka on pahaa"): the way to give
         # feedback is always one button away.
         ways_on = [self._replies.help_button(language), self._replies.feedback_button(language)]

@@ -46,6 +46,10 @@ _CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2
 _SPACES = re.compile(r"\s+")
 MIN_QUESTION_WORDS = 3
 GREETED_QUESTION_MIN_WORDS = 5
+# A follow-up that leans on the previous answer is short; the NLU reads it as out of
+# scope, but not surely ("milloin on vaalit?" 0.59; "paljonko bussilippu maksaa" 0.99).
+FOLLOW_UP_MAX_WORDS = 6
+FOLLOW_UP_OUT_BELOW = 0.65
 # A typed reply to the level question is a few words ("mun lapsi on eskarissa"); a
 # longer message naming a level is a question of its own.
 LEVEL_REPLY_MAX_WORDS = 6
@@ -295,6 +299,10 @@ class Router:
             return [
                 self._replies.ui_reply("level_noted", language, "help", menu, level=label)
             ], None
+        if self._may_follow_up(parse, text, state):
+            # "milloin on vaalit?" right after the youth council answer: the NLU cannot
+            # see that context, so the topic is offered rather than a "can't help".
+            return [self._fallback.not_sure(parse, language, state.last_topic)], "not_sure"
         if parse.confidence < self._threshold:
             return [self._fallback.not_sure(parse, language)], "not_sure"
         if intent == "out_of_scope":
@@ -336,6 +344,16 @@ class Router:
         if last is not None and last.ask == "level" and self._content.cues.is_follow_up(text):
             return last.id, level
         return None
+
+    def _may_follow_up(self, parse: Parse, text: str, state: ConversationData) -> bool:
+        """A short message after a topic's answer that the NLU finds out of scope without
+        being sure of it, or finds nothing in."""
+        if state.last_topic not in self._content.topics:
+            return False
+        if len(text.split()) > FOLLOW_UP_MAX_WORDS:
+            return False
+        unsure_out = parse.intent == "out_of_scope" and parse.confidence < FOLLOW_UP_OUT_BELOW
+        return unsure_out or parse.confidence < self._threshold
 
     def _plain_language(self, state: ConversationData, language: str) -> list[Reply]:
         """ "Selkokielellä", "en ymmärrä", "jag förstår inte", "easy English please"."""

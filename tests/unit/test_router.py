@@ -564,3 +564,16 @@ async def test_one_word_in_another_language_does_not_switch_the_conversation(rou
     assert thanks.locale == "fi"  # answered in its own language
     [answer] = await say(router, state, "ruutiraha")
     assert answer.locale == "en" and state.language == "en"
+
+
+async def test_a_short_unsure_follow_up_offers_the_topic_just_answered(router, nlu, content):
+    nlu.add("mikä on nuorisoneuvosto", "youth_council")
+    nlu.add("milloin on vaalit?", "out_of_scope", 0.59)
+    nlu.add("paljonko bussilippu maksaa", "out_of_scope", 0.99)
+    state = ConversationData()
+    await say(router, state, "mikä on nuorisoneuvosto")
+    [offer] = await say(router, state, "milloin on vaalit?")
+    assert offer.text == content.ui["not_sure"]["fi"]
+    assert offer.buttons[0].payload == {"intent": "youth_council"}
+    [out] = await say(router, state, "paljonko bussilippu maksaa")  # surely out of scope
+    assert out.text.startswith(content.conversation["out_of_scope"].answer["fi"][:30])
