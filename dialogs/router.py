@@ -49,6 +49,7 @@ GREETED_QUESTION_MIN_WORDS = 5
 # A follow-up that leans on the previous answer is short; the NLU reads it as out of
 # scope, but not surely ("milloin on vaalit?" 0.59; "paljonko bussilippu maksaa" 0.99).
 FOLLOW_UP_MAX_WORDS = 6
+SURE_TOPIC = 0.6  # a question typed as a 👎 comment is answered only when this sure
 FOLLOW_UP_OUT_BELOW = 0.65
 # A typed reply to the level question is a few words ("mun lapsi on eskarissa"); a
 # longer message naming a level is a question of its own.
@@ -173,11 +174,12 @@ class Router:
             return await self._quality.rate(payload, message, state, language, now)
         if state.rating_comment:
             commented = await self._quality.comment(text, payload, state, language)
-            if commented is not None and self._also_a_question(text):
-                # Kept as the comment, and answered: "mikä on nuorisoneuvosto?" after 👎.
+            if commented is not None and self._also_a_request(text):
+                # Kept as the comment, and acted on: "in Finnish please" after 👎.
                 return commented + await self._understand(message, text, state, now)
             if commented is not None:
-                return self._help_first(text, language) + commented
+                answer = await self._topic_asked_in_comment(text, state, language)
+                return self._help_first(text, language) + commented + answer
         if payload:
             routed = await self._route_payload(payload, state, message)
             if routed is not None:
@@ -375,15 +377,28 @@ class Router:
         the step then goes on, so what the user wrote is kept as they meant it."""
         return [self._fallback.distress(language)] if self._tells_of_distress(text) else []
 
-    def _also_a_question(self, text: str) -> bool:
-        """A comment after 👎 that also asks something: a question, a language or a
-        feedback request. It is kept as the comment and answered as well."""
+    def _also_a_request(self, text: str) -> bool:
+        """A comment after 👎 that asks for a language or to give feedback."""
         cues = self._content.cues
-        return (
-            text.rstrip().endswith("?")
-            or cues.language_request_only(text) is not None
-            or self._content.feedback.is_request(cues.after_opener(text))
+        return cues.language_request_only(text) is not None or self._content.feedback.is_request(
+            cues.after_opener(text)
         )
+
+    async def _topic_asked_in_comment(
+        self, text: str, state: ConversationData, language: str
+    ) -> list[Reply]:
+        """A comment after 👎 that is a question on another topic ("mikä on
+        nuorisoneuvosto?") also gets that topic's answer; a question about the answer
+        itself ("why didn't it say the age limit?") is only the comment it is."""
+        if not text.rstrip().endswith("?"):
+            return []
+        try:
+            parse = await self._nlu.parse(redact(text, marks=False).text)
+        except NluUnavailable:
+            return []
+        if parse.intent not in self._content.topics or parse.confidence < SURE_TOPIC:
+            return []
+        return [self._answers.begin(parse.intent, state, language, text)]
 
     def _says_yes_or_no(self, text: str) -> bool:
         """The message opens with a yes or a no ("ei kiitos", "yes please", "joo")."""

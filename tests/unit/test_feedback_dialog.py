@@ -726,3 +726,17 @@ async def test_what_to_change_can_be_typed_on_the_summary(router, typed, step):
     await say(router, state, "Muuta")
     await say(router, state, typed)
     assert state.feedback["step"] == step and state.feedback["editing"]
+
+
+async def test_a_question_about_the_answer_after_a_thumbs_down_is_only_the_comment(
+    router, nlu, records, content
+):
+    nlu.add("what is ruuti", "ruuti_budget")
+    nlu.add("Why didn't it say how old you must be?", "plain_language", 0.7)
+    state = ConversationData(language="en", language_explicit=True)
+    [answer] = await say(router, state, "what is ruuti")
+    await click(router, state, answer, rating="down")
+    [saved] = await say(router, state, "Why didn't it say how old you must be?")
+    assert saved.text == content.feedback.text("comment_saved", "en")
+    [rating] = records.of_kind("rating")
+    assert rating.comment == "Why didn't it say how old you must be?"
