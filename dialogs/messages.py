@@ -54,7 +54,8 @@ def typed_keys(text: str) -> list[str]:
 
 
 def typed_labels(buttons: Iterable[Button]) -> dict[str, dict[str, str]]:
-    """What typing stands for each offered button, for the next turn.
+    """What typing stands for each of the buttons last offered (derived when a typed
+    message is looked up: the state keeps only the labels).
 
     Typing a label works like pressing the button (Teams on a phone, a screen
     reader, the keyboard); so do its words without its symbol ("ei auttanut"

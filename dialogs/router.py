@@ -27,12 +27,12 @@ from datetime import UTC, datetime
 
 from bot.storage.redaction import redact
 from content.store import ContentStore
-from content.text import words
+from content.text import fold, words
 from dialogs.answer import AnswerDialog
 from dialogs.fallback import FallbackDialog
 from dialogs.feedback import FeedbackDialog, FeedbackSettings
 from dialogs.language import ANSWER_LANGUAGES, LanguagePolicy
-from dialogs.messages import Reply, UserMessage, typed_keys, typed_labels
+from dialogs.messages import Button, Reply, UserMessage, typed_keys, typed_labels
 from dialogs.quality import QualityDialog
 from dialogs.records import RecordSink
 from dialogs.replies import ReplyFactory
@@ -119,15 +119,20 @@ class Router:
 
     async def respond(self, message: UserMessage, state: ConversationData) -> list[Reply]:
         replies = await self._route(message, state)
-        state.offered = typed_labels(button for reply in replies for button in reply.buttons)
+        state.offered = {
+            fold(button.label): button.payload for reply in replies for button in reply.buttons
+        }
         return replies
 
     @staticmethod
     def _typed_button(text: str, state: ConversationData) -> dict[str, str] | None:
         """The payload of the button last offered that this typed message stands for."""
+        if not state.offered or not text:
+            return None
+        offered = typed_labels(Button(label, payload) for label, payload in state.offered.items())
         for key in typed_keys(text):
-            if key in state.offered:
-                return state.offered[key]
+            if key in offered:
+                return offered[key]
         return None
 
     def error_reply(self, state: ConversationData, locale: str | None) -> Reply:
@@ -200,9 +205,8 @@ class Router:
         cues = self._content.cues
         if len(text) > self._max_chars:
             # Too long for a question, but a complaint written out may be this long.
-            if self._content.feedback.is_request(cues.after_opener(text)):
-                if self._feedback.fits(text):
-                    return self._feedback.start(state, language, now, opening=text)
+            if self._asks_to_give_feedback(text) and self._feedback.fits(text):
+                return self._feedback.start(state, language, now, opening=text)
             return [self._fallback.unreadable("too_long", language, max_chars=self._max_chars)]
         if not has_words(text):
             return [self._fallback.unreadable("no_words", language)]
@@ -240,9 +244,9 @@ class Router:
         nlu_text = redact(nlu_text, marks=False).text
         if not has_words(nlu_text):
             return [self._fallback.unreadable("no_words", language)]
-        if self._tells_of_distress(text):
+        if cues.tells_of_distress(text):
             return [self._fallback.distress(language)]
-        if self._content.feedback.is_request(cues.after_opener(text)):
+        if self._asks_to_give_feedback(text):
             return self._feedback.start(state, language, now, opening=text)
         if cues.announces_question(text):
             return self._smalltalk.reply("greet", state, language)
@@ -336,7 +340,7 @@ class Router:
         level = self._content.cues.level(text)
         if level is None:
             return None
-        if parse.intent in self._content.topics and parse.confidence >= self._threshold:
+        if self._sure_of_topic(parse):
             return None
         topics = self._content.topics
         pending = state.pending_topic
@@ -369,20 +373,27 @@ class Router:
             return [note, *self._smalltalk.reply("human_contact", state, language)]
         return self._smalltalk.switch_language(intent, state, "fi-x-selko")
 
-    def _tells_of_distress(self, text: str) -> bool:
-        return bool(text) and self._content.cues.tells_of_distress(text)
-
     def _help_first(self, text: str, language: str) -> list[Reply]:
         """Bullying or despair told inside a dialog step gets where to find help too;
         the step then goes on, so what the user wrote is kept as they meant it."""
-        return [self._fallback.distress(language)] if self._tells_of_distress(text) else []
+        return (
+            [self._fallback.distress(language)]
+            if self._content.cues.tells_of_distress(text)
+            else []
+        )
 
     def _also_a_request(self, text: str) -> bool:
         """A comment after 👎 that asks for a language or to give feedback."""
-        cues = self._content.cues
-        return cues.language_request_only(text) is not None or self._content.feedback.is_request(
-            cues.after_opener(text)
-        )
+        requested = self._content.cues.language_request_only(text)
+        return requested is not None or self._asks_to_give_feedback(text)
+
+    def _asks_to_give_feedback(self, text: str) -> bool:
+        """ "Haluan tehdä valituksen: ...", after at most a greeting (content/feedback.yml)."""
+        return self._content.feedback.is_request(self._content.cues.after_opener(text))
+
+    def _sure_of_topic(self, parse: Parse) -> bool:
+        """The NLU names a participation topic at least as surely as the threshold."""
+        return parse.intent in self._content.topics and parse.confidence >= self._threshold
 
     async def _topic_asked_in_comment(
         self, text: str, state: ConversationData, language: str
@@ -414,12 +425,12 @@ class Router:
             return False
         if parse.intent in _ACTS_ON_ITS_OWN:
             return False
-        return not (parse.intent in self._content.topics and parse.confidence >= self._threshold)
+        return not self._sure_of_topic(parse)
 
     def _level_only(self, parse: Parse, text: str) -> str | None:
         """The level a message of a word or two names with no topic ("peruskoulu",
         "päiväkodissa"): the NLU's guess for it ("cancel", a greeting) is no answer."""
-        if parse.intent in self._content.topics and parse.confidence >= self._threshold:
+        if self._sure_of_topic(parse):
             return None
         return self._content.cues.level(text) if len(text.split()) <= LEVEL_ONLY_MAX_WORDS else None
 
