@@ -28,7 +28,7 @@ UI_KEYS = (
     "greet_again",
     "level_noted",
     "no_easy_language",
-    "other_script",
+    "other_language",
     "still_unclear",
     "not_sure_no_guesses",
     "not_sure",
@@ -119,6 +119,7 @@ class Cues:
     language_names: dict[str, Phrases]
     levels: dict[str, Phrases]
     function_words: dict[str, frozenset[str]]
+    other_languages: dict[str, frozenset[str]]
     negations: frozenset[str]
     follow_up: Phrases
     openers: frozenset[str]
@@ -150,6 +151,17 @@ class Cues:
             return None
         count = hits[found[0]]
         return found[0] if count >= MIN_FUNCTION_WORDS or 2 * count >= len(message) else None
+
+    def other_language(self, text: str) -> str | None:
+        """The language, not an answer language, whose small words the message uses:
+        two or more of one such language's, and more than of the answer languages'."""
+        message = words(text)
+        ours = sum(word in listed for listed in self.function_words.values() for word in message)
+        for language, listed in self.other_languages.items():
+            count = sum(word in listed for word in message)
+            if count >= MIN_FUNCTION_WORDS and count > ours:
+                return language
+        return None
 
     def after_opener(self, text: str) -> list[str]:
         """The message's words without one greeting-like first word ("hei", "hello")."""
@@ -534,6 +546,7 @@ def _guardian_question(raw: Any, checker: _Checker) -> GuardianQuestion:
 def _load_cues(path: Path, checker: _Checker) -> Cues:
     raw = _read_yaml(path, checker) or {}
     languages = ("fi", "sv", "en")
+    function_words = _function_words(raw.get("function_words"), languages, checker)
     return Cues(
         plain_language=_phrases("language.yml plain_language", raw.get("plain_language"), checker),
         switch_language=_phrase_map(
@@ -543,7 +556,8 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
             "language.yml language_names", raw.get("language_names"), languages, checker
         ),
         levels=_phrase_map("language.yml levels", raw.get("levels"), LEVELS, checker),
-        function_words=_function_words(raw.get("function_words"), languages, checker),
+        function_words=function_words,
+        other_languages=_other_languages(raw.get("other_languages"), function_words, checker),
         negations=_single_words("language.yml negations", raw.get("negations"), checker),
         follow_up=_phrases("language.yml follow_up", raw.get("follow_up"), checker),
         openers=_single_words("language.yml openers", raw.get("openers"), checker),
@@ -565,9 +579,28 @@ def _function_words(
         language: _single_words(f"{where}.{language}", raw[language], checker)
         for language in languages
     }
-    for first, second in itertools.combinations(languages, 2):
-        for word in sorted(result[first] & result[second]):
+    _listed_once(where, result, checker)
+    return result
+
+
+def _listed_once(where: str, lists: dict[str, frozenset[str]], checker: _Checker) -> None:
+    """A small word tells one language: listed for two, it is an error."""
+    for first, second in itertools.combinations(lists, 2):
+        for word in sorted(lists[first] & lists[second]):
             checker.fail(where, f"{word!r} is listed for both {first} and {second}")
+
+
+def _other_languages(
+    raw: Any, function_words: dict[str, frozenset[str]], checker: _Checker
+) -> dict[str, frozenset[str]]:
+    """Folded small words of languages the assistant does not answer in; none may be an
+    answer language's small word too, nor listed for two languages."""
+    where = "language.yml other_languages"
+    if not isinstance(raw, dict) or not raw or set(raw) & set(function_words):
+        checker.fail(where, "expected lists for languages other than the answer languages")
+        return {}
+    result = {code: _single_words(f"{where}.{code}", words, checker) for code, words in raw.items()}
+    _listed_once(where, {**function_words, **result}, checker)
     return result
 
 

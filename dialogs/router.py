@@ -210,9 +210,10 @@ class Router:
             return [self._fallback.unreadable("too_long", language, max_chars=self._max_chars)]
         if not has_words(text):
             return [self._fallback.unreadable("no_words", language)]
-        if not is_latin_script(text):
-            # Russian, Arabic, ...: say which languages there are, with their buttons.
-            return self._smalltalk.choose_language_menu(language, "change_language", "other_script")
+        if not is_latin_script(text) or cues.other_language(text):
+            # Russian, Arabic, German, Somali, ...: which languages there are, not a guess
+            # at a topic (the NLU read a German question as home-school communication).
+            return self._smalltalk.languages_offered(language)
 
         wants_plain = cues.wants_plain_language(text)
         requested = cues.requested_language(text)

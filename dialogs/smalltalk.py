@@ -51,3 +51,13 @@ class SmallTalkDialog:
         """A language request without a clear target: offer the languages as buttons."""
         buttons = self._replies.language_buttons()
         return [self._replies.ui_reply(text_key, language, intent, buttons)]
+
+    def languages_offered(self, language: str) -> list[Reply]:
+        """A message in a language we do not answer in: which languages there are, said in
+        each, one message per language so a screen reader reads each in its own voice.
+        The conversation's language comes last, with the buttons: the widget follows
+        the last reply's language."""
+        base = "fi" if language == "fi-x-selko" else language
+        others = [code for code in ("en", "sv", "fi") if code != base]
+        replies = [self._replies.ui_reply("other_language", code, "change_language") for code in others]
+        return replies + self.choose_language_menu(language, "change_language", "other_language")

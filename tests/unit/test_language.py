@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from dialogs.language import LanguagePolicy, language_from_locale
 from dialogs.state import ConversationData
@@ -171,3 +172,36 @@ def test_function_words_come_before_the_detector(content):
     assert with_words.guess("är du en robot") == "sv"
     swedish = ConversationData(language="sv")
     assert with_words.observe(swedish, "hello", "sv-FI") == "en"
+
+
+@pytest.mark.parametrize(
+    "text, language",
+    [
+        ("Wie kann ich in der Schule mitbestimmen?", "de"),
+        ("Waa maxay dugsiga?", "so"),
+        ("Kuidas ma saan koolis kaasa rääkida?", "et"),
+        ("¿Cómo puedo participar en la escuela de mi hijo?", "es"),
+        ("Comment je peux participer à l'école de mon enfant?", "fr"),
+        ("Okulda nasıl etkili olabilirim?", "tr"),
+        ("Hola", None),  # one word is not enough
+        ("mikä on Schule?", None),  # fewer than Finnish's
+        ("I want to die", None),  # "die" is English, and the distress check's
+        ("minä haluan vaikuttaa", None),  # "mina" is no Estonian word here
+    ],
+)
+def test_other_languages_by_their_small_words(content, text, language):
+    assert content.cues.other_language(text) == language
+
+
+def test_no_labelled_or_training_message_is_taken_for_another_language(content):
+    """The other languages' words are no word of ours: every message we know is in fi,
+    sv or en (held-out sets, short messages, the NLU's training data)."""
+    from tests.unit.test_training_data import ROOT, training_examples
+
+    texts = [text for examples in training_examples().values() for text in examples]
+    for path in sorted((ROOT / "tests" / "data").glob("*.yml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        texts += [item["text"] for item in data.get("questions", [])]
+    assert len(texts) > 5000
+    taken = [(text, content.cues.other_language(text)) for text in texts]
+    assert [pair for pair in taken if pair[1]] == []

@@ -540,11 +540,22 @@ async def test_the_greeting_before_a_question_does_not_reach_the_nlu(router, nlu
     assert replies[0].topic == "parent_committee"
 
 
-@pytest.mark.parametrize("text", ["Как мой ребенок может влиять в школе?", "كيف يمكنني المشاركة"])
-async def test_another_script_gets_the_languages_there_are(router, nlu, content, text):
-    [reply] = await say(router, ConversationData(language="en"), text)
-    assert reply.text == content.ui["other_script"]["en"]
-    assert {"lang": "fi"} in [b.payload for b in reply.buttons]
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Как мой ребенок может влиять в школе?",
+        "كيف يمكنني المشاركة",
+        "Wie kann ich in der Schule meines Kindes mitbestimmen?",
+        "Sidee baan u saameyn karaa dugsiga ilmahayga?",
+    ],
+)
+async def test_another_language_gets_the_languages_there_are_in_each(router, nlu, content, text):
+    replies = await say(router, ConversationData(language="sv"), text)
+    assert [(r.locale, r.text) for r in replies] == [
+        (code, content.ui["other_language"][code]) for code in ("en", "fi", "sv")
+    ]
+    assert {"lang": "fi"} in [b.payload for b in replies[-1].buttons]
+    assert not replies[0].buttons
     assert nlu.calls == []
 
 
