@@ -135,6 +135,19 @@ class Router:
                 return offered[key]
         return None
 
+    def _typed_thumbs_down_on_question(
+        self, text: str, state: ConversationData, locale: str | None
+    ) -> dict[str, str] | None:
+        """"👎" or "ei auttanut" typed while the level question is open: a rating of the
+        topic, as after an answer (it asked the level again). The question offers no
+        rating buttons, so they are not among the offered ones."""
+        if not state.pending_topic or not text:
+            return None
+        language = self._language.current(state, locale)
+        _, down = self._quality.rating_buttons(state.pending_topic, language)
+        keys = typed_labels([down])
+        return next((down.payload for key in typed_keys(text) if key in keys), None)
+
     def error_reply(self, state: ConversationData, locale: str | None) -> Reply:
         """The fixed polite reply of the turn error handler."""
         return self._fallback.error(self._language.current(state, locale))
@@ -159,7 +172,12 @@ class Router:
     async def _route(self, message: UserMessage, state: ConversationData) -> list[Reply]:
         now = self._clock()
         text = normalise(message.text)
-        payload = message.payload or self._typed_button(text, state) or {}
+        payload = (
+            message.payload
+            or self._typed_button(text, state)
+            or self._typed_thumbs_down_on_question(text, state, message.locale)
+            or {}
+        )
         if not payload and self._feedback.active(state):
             # "på svenska" mid-dialog switches the language, as the buttons do: never the
             # unit or the feedback text.

@@ -176,6 +176,19 @@ async def test_a_question_naming_a_level_the_topic_lacks_says_so(router, nlu, co
     assert [b.payload["level"] for b in reply.buttons] == ["basic", "upper_secondary"]
 
 
+@pytest.mark.parametrize("typed", ["👎", "ei auttanut"])
+async def test_a_thumbs_down_typed_at_the_level_question_rates_the_topic(
+    router, nlu, content, typed
+):
+    nlu.add("miten pääsen oppilaskuntaan?", "student_council")
+    state = ConversationData()
+    await say(router, state, "miten pääsen oppilaskuntaan?")
+    [asked] = await say(router, state, typed)
+    assert asked.text == content.feedback.text("ask_comment", "fi")
+    assert state.rating_comment["topic"] == "student_council"
+    assert not state.rating_comment["helpful"]
+
+
 async def test_a_longer_message_naming_a_level_is_a_question_of_its_own(router, nlu, content):
     nlu.add("miten pääsen oppilaskuntaan?", "student_council")
     state = ConversationData()
