@@ -248,7 +248,7 @@ FEEDBACK_TEXT_KEYS = (
     "ask_category", "choose_one", "ask_unit", "ask_text", "text_too_long",
     "unit_too_long", "ask_wants_reply", "ask_contact_method", "ask_email", "ask_phone",
     "bad_email", "bad_phone", "ask_consent", "consent_declined", "summary", "no_unit",
-    "no_reply", "reply_to", "redacted_note", "ask_send", "ask_edit", "stored",
+    "no_reply", "reply_to", "redacted_note", "mark_identity_code", "mark_phone", "mark_email", "ask_send", "ask_edit", "stored",
     "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
     "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_skipped",
     "no_draft", "offer_opening", "text_taken", "category_chosen",

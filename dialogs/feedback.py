@@ -39,7 +39,14 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.storage.redaction import find_email, find_phone, redact
+from bot.storage.redaction import (
+    EMAIL_MARK,
+    IDENTITY_CODE_MARK,
+    PHONE_MARK,
+    find_email,
+    find_phone,
+    redact,
+)
 from content.store import ContentStore
 from dialogs.messages import Button, Reply, UserMessage
 from dialogs.records import FeedbackSubmission, RecordNotSaved, RecordSink, new_reference
@@ -47,6 +54,11 @@ from dialogs.replies import ReplyFactory
 from dialogs.state import ConversationData
 
 TOPIC = "give_feedback"
+_MARK_TEXTS = {
+    IDENTITY_CODE_MARK: "mark_identity_code",
+    PHONE_MARK: "mark_phone",
+    EMAIL_MARK: "mark_email",
+}
 STEPS = (
     "category",
     "unit",
@@ -439,7 +451,9 @@ class FeedbackDialog:
             ask = self._fb.text("ask_text", language)
             if not draft.opening:
                 return Reply(ask, TOPIC, language, cancel)
-            offer = self._fb.text("offer_opening", language, text=draft.opening)
+            offer = self._fb.text(
+                "offer_opening", language, text=self._shown(draft.opening, language)
+            )
             use = self._button("use_opening", language, fb="use_opening")
             return Reply(f"{ask}\n\n{offer}", TOPIC, language, (use, *cancel))
         if step in ("wants_reply", "consent"):
@@ -463,6 +477,14 @@ class FeedbackDialog:
             return Reply(self._fb.text(key, language), TOPIC, language, cancel)
         return self._summary(draft, language)
 
+    def _shown(self, text: str | None, language: str) -> str:
+        """Redacted text as the user reads it: the marks staff read ("[puhelinnumero]")
+        in the user's language ("[phone number]")."""
+        shown = text or ""
+        for mark, key in _MARK_TEXTS.items():
+            shown = shown.replace(mark, self._fb.text(key, language))
+        return shown
+
     def _summary(self, draft: Draft, language: str) -> Reply:
         category = self._fb.categories[draft.category].label[language] if draft.category else ""
         reply_to = (
@@ -475,8 +497,8 @@ class FeedbackDialog:
                 "summary",
                 language,
                 category=category,
-                unit=draft.unit or self._fb.text("no_unit", language),
-                text=draft.text or "",
+                unit=self._shown(draft.unit, language) or self._fb.text("no_unit", language),
+                text=self._shown(draft.text, language),
                 reply=reply_to,
             )
         ]

@@ -182,13 +182,15 @@ async def test_the_opening_complaint_is_offered_as_the_feedback(
     [unit_q] = await click(router, state, question, value="participation")
     [text_q] = await click(router, state, unit_q, fb="skip")
     assert text_q.text.startswith(content.feedback.text("ask_text", language))
-    assert "[" in text_q.text and "040" not in text_q.text
+    mark = content.feedback.text("mark_phone", language)  # "[phone number]" in English
+    assert mark in text_q.text and "040" not in text_q.text
     [reply_q] = await click(router, state, text_q, fb="use_opening")
     [summary] = await click(router, state, reply_q, fb="no")
     assert content.feedback.text("redacted_note", language) in summary.text
+    assert mark in summary.text
     await click(router, state, summary, fb="send")
     [record] = records.of_kind("feedback")
-    assert record.description == redact(opening).text  # the opening, as offered
+    assert record.description == redact(opening).text  # stored with the marks staff read
     assert "040" not in record.description and record.language == language
 
 
