@@ -425,6 +425,13 @@ async def test_not_sure_without_guesses_does_not_ask_which_one(router, nlu, cont
         ("Lastani kiusataan joka päivä, mitä voin tehdä?", "fi"),
         ("mitt barn mobbas i skolan", "sv"),
         ("I don't feel safe at school", "en"),
+        ("mä haluun kuolla", "fi"),
+        ("mun kaveri sanoo et se haluu kuolla", "fi"),
+        ("mua lyödään koulussa", "fi"),
+        ("lapsi kiusataan koulussa mitä teen", "fi"),
+        ("my friend wants to kill himself", "en"),
+        ("someone hits my kid in school", "en"),
+        ("jag vill inte leva längre", "sv"),
     ],
 )
 async def test_distress_gets_where_to_find_help_before_anything_else(
