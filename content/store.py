@@ -118,6 +118,7 @@ class Cues:
     switch_language: dict[str, Phrases]
     language_names: dict[str, Phrases]
     levels: dict[str, Phrases]
+    level_statement_words: frozenset[str]
     function_words: dict[str, frozenset[str]]
     other_languages: dict[str, frozenset[str]]
     negations: frozenset[str]
@@ -242,6 +243,17 @@ class Cues:
         message = words(text)
         found = [lvl for lvl, phrases in self.levels.items() if phrases.found_in(message)]
         return found[0] if len(found) == 1 else None
+
+    def tells_level(self, text: str) -> str | None:
+        """The level a message only tells ("olen amiksessa", "im in grade 8"): its one
+        level's name, and nothing but `level_statement_words` besides."""
+        level = self.level(text)
+        if level is None:
+            return None
+        message = words(text)
+        named = {i for span in self.levels[level].spans(message) for i in span}
+        rest = [word for i, word in enumerate(message) if i not in named]
+        return level if all(word in self.level_statement_words for word in rest) else None
 
 
 FEEDBACK_TEXT_KEYS = (
@@ -556,6 +568,9 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
             "language.yml language_names", raw.get("language_names"), languages, checker
         ),
         levels=_phrase_map("language.yml levels", raw.get("levels"), LEVELS, checker),
+        level_statement_words=_single_words(
+            "language.yml level_statement_words", raw.get("level_statement_words"), checker
+        ),
         function_words=function_words,
         other_languages=_other_languages(raw.get("other_languages"), function_words, checker),
         negations=_single_words("language.yml negations", raw.get("negations"), checker),

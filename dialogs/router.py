@@ -239,9 +239,7 @@ class Router:
             state.choose_language("fi-x-selko")
         elif requested:
             state.choose_language(requested)
-        if cues.level(text) and len(text.split()) <= LEVEL_ONLY_MAX_WORDS + 1:
-            # "grade 3", "lukio", "gymnasiet": a level's name says nothing of the user's
-            # language (it answered an English conversation in Swedish).
+        if self._names_level_only(text, state):
             language = self._language.current(state, message.locale)
         else:
             language = self._language.observe(state, text, message.locale)
@@ -446,12 +444,34 @@ class Router:
             return False
         return not self._sure_of_topic(parse)
 
+    def _names_level_only(self, text: str, state: ConversationData) -> bool:
+        """A few words naming a level, which say nothing of the user's language: "grade 3",
+        "lukio", "gymnasiet", or in a conversation under way "i'm in 6th grade" (the
+        detector called it Swedish, and an English conversation got its answer in
+        Swedish), unless their small words settle it."""
+        cues = self._content.cues
+        if not cues.level(text):
+            return False
+        count = len(text.split())
+        if count <= LEVEL_ONLY_MAX_WORDS + 1:
+            return True
+        return (
+            state.language is not None
+            and count <= LEVEL_REPLY_MAX_WORDS
+            and cues.tells_level(text) is not None
+            and cues.language_by_function_words(text) is None
+        )
+
     def _level_only(self, parse: Parse, text: str) -> str | None:
-        """The level a message of a word or two names with no topic ("peruskoulu",
-        "päiväkodissa"): the NLU's guess for it ("cancel", a greeting) is no answer."""
+        """The level a short message names with no topic ("peruskoulu", "päiväkodissa",
+        "olen amiksessa", "im in grade 8"): the NLU's guess for it ("cancel", a greeting,
+        out of scope) is no answer."""
         if self._sure_of_topic(parse):
             return None
-        return self._content.cues.level(text) if len(text.split()) <= LEVEL_ONLY_MAX_WORDS else None
+        cues = self._content.cues
+        if len(text.split()) <= LEVEL_ONLY_MAX_WORDS:
+            return cues.level(text)
+        return cues.tells_level(text) if len(text.split()) <= LEVEL_REPLY_MAX_WORDS else None
 
     def _is_question(self, parse: Parse) -> bool:
         """A topic or out-of-scope question, as opposed to small talk about the language."""

@@ -131,6 +131,9 @@ async def test_a_follow_up_is_only_a_fallback(router, nlu, content):
         ("fi", "miten pääsen oppilaskuntaan?", "peruskoulu", "basic"),
         ("sv", "hur kommer jag med i elevkåren?", "hon går i gymnasiet", "upper_secondary"),
         ("en", "how do I join the student council?", "comprehensive school", "basic"),
+        ("fi", "miten pääsen oppilaskuntaan?", "oon 7lk", "basic"),
+        ("fi", "miten pääsen oppilaskuntaan?", "oon 5luokalla", "basic"),
+        ("fi", "miten pääsen oppilaskuntaan?", "olen amiksessa", "upper_secondary"),
     ],
 )
 async def test_a_level_typed_instead_of_pressed_answers_the_open_level_question(
@@ -146,6 +149,32 @@ async def test_a_level_typed_instead_of_pressed_answers_the_open_level_question(
     variant = content.topics["student_council"].variants[level][language]
     assert answer.topic == "student_council" and answer.text.startswith(variant[:40])
     assert state.level == level and state.pending_topic is None
+
+
+async def test_a_grade_told_in_an_english_conversation_keeps_english(router, nlu, content):
+    """The detector called "i'm in 6th grade" Swedish: a few words naming a level keep
+    the conversation's language unless their small words settle it."""
+    nlu.add("how do i join the student council", "student_council")
+    state = ConversationData()
+    await say(router, state, "how do i join the student council", locale="en")
+    [answer] = await say(router, state, "i'm in 6th grade", locale="en")
+    assert answer.locale == "en" and answer.topic == "student_council"
+    assert answer.text.startswith(content.topics["student_council"].variants["basic"]["en"][:40])
+
+
+@pytest.mark.parametrize("text", ["olen amiksessa", "im in grade 8", "mun lapsi on eskarissa"])
+async def test_a_level_told_on_its_own_is_noted(router, nlu, content, text):
+    state = ConversationData()
+    [noted] = await say(router, state, text)
+    assert noted.text.startswith(content.ui["level_noted"][noted.locale].split("{")[0])
+    assert state.level is not None
+
+
+async def test_a_short_question_surely_out_of_scope_is_no_level_statement(router, nlu):
+    nlu.add("koska lukion yhteishaku alkaa?", "out_of_scope", 0.9)
+    state = ConversationData()
+    [reply] = await say(router, state, "koska lukion yhteishaku alkaa?")
+    assert reply.topic == "out_of_scope" and state.level is None
 
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en", "fi-x-selko"])
