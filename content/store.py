@@ -287,6 +287,7 @@ TYPED_ANSWERS = {
     "wants_reply": ("yes", "no"),
     "consent": ("yes", "no"),
     "contact_method": ("email", "phone"),
+    "contact": ("no",),  # "en halua antaa numeroa": no reply after all
     "unit": ("skip", "no", "yes"),  # "en tiedä", "ei": no unit; "ok": no unit name either
     "text": ("yes", "no", "skip"),  # to "Use that message", or a bare "ok" that is no feedback
     "confirm": ("send",),  # "joo", "lähetä se", "yes send it"
@@ -311,6 +312,7 @@ class FeedbackContent:
     cancel_words: frozenset[str]
     help_words: frozenset[str]
     requests: Phrases
+    questions: Phrases
     answers: dict[str, Phrases]
 
     def text(self, key: str, language: str, **values: Any) -> str:
@@ -322,6 +324,16 @@ class FeedbackContent:
 
     def is_help(self, text: str) -> bool:
         return _whole_message(text) in self.help_words
+
+    def asks_about_step(self, step: str, text: str) -> bool:
+        """A question about what the category or unit step asks ("what do you mean by
+        unit?"), or at the unit step any short question ("mikä on ruutiraha?"): no
+        category or unit name ends with a question mark."""
+        if step not in ("category", "unit"):
+            return False
+        if self.questions.found_in(words(text)):
+            return True
+        return step == "unit" and text.rstrip().endswith("?") and len(text.split()) <= 8
 
     def is_request(self, message_words: list[str]) -> bool:
         """The message opens with "I want to complain" or the like. `message_words`: its
@@ -675,6 +687,7 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
         cancel_words=found["cancel"],
         help_words=found["help"],
         requests=_phrases(f"{where} requests", raw.get("requests"), checker),
+        questions=_phrases(f"{where} questions", raw.get("questions"), checker),
         answers=answers,
     )
 

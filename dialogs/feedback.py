@@ -203,7 +203,9 @@ class FeedbackDialog:
         if action == "cancel" or (not payload and self._fb.is_cancel(text)):
             state.feedback = None
             return [self._closing("cancelled", language)]
-        if not payload and self._fb.is_help(text):
+        if not payload and (
+            self._fb.is_help(text) or self._fb.asks_about_step(draft.step, text)
+        ):
             self._keep(state, draft)
             return [
                 Reply(self._fb.text("help", language), TOPIC, language),
@@ -242,6 +244,13 @@ class FeedbackDialog:
         return [*note, self._prompt(draft, language)] if note else self._again(draft, language)
 
     async def _on_unit(self, draft, action, value, text, message, state, language, now):
+        if not (draft.text or draft.editing or action) and self._says_what_is_wrong(text):
+            # The feedback itself, typed as the answer to "which unit?": kept as the
+            # text, and the unit asked again (it was stored as the unit's name).
+            cleaned = redact(text)
+            draft.text, draft.redacted = cleaned.text, draft.redacted or cleaned.changed
+            note = Reply(self._fb.text("text_taken", language), TOPIC, language)
+            return [note, self._prompt(draft, language)]
         after = "wants_reply" if draft.text else "text"  # the text came at the first step
         if action in ("skip", "no"):  # "ohita", "en tiedä", "ei"
             draft.unit = None
@@ -288,9 +297,18 @@ class FeedbackDialog:
             draft.contact_method = action
             draft.step = "contact"
             return [self._prompt(draft, language)]
+        typed = "email" if find_email(text) else "phone" if find_phone(text) else None
+        if typed:  # the address or number itself, typed instead of choosing how
+            draft.contact_method = typed
+            draft.step = "contact"
+            return await self._on_contact(draft, None, None, text, message, state, language, now)
         return self._again(draft, language)
 
     async def _on_contact(self, draft, action, value, text, message, state, language, now):
+        if action == "no" and not (find_email(text) or find_phone(text)):
+            # "en halua antaa numeroa": no reply after all, as the "No" button earlier.
+            self._forget_contact(draft)
+            return [self._advance(draft, "confirm", language, force=True)]
         if action:
             return self._again(draft, language)
         # The address alone, or within a sentence: "my email is anna@example.com".

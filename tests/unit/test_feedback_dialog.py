@@ -105,7 +105,7 @@ async def test_whole_dialog_in_finnish_with_contact_and_redaction(router, record
 
     [method_q] = await click(router, state, reply_q, fb="yes")
     [email_q] = await click(router, state, method_q, fb="email")
-    [bad] = await say(router, state, "ei osoite")
+    [bad] = await say(router, state, "huoltaja at example piste com")
     assert bad.text == content.feedback.text("bad_email", "fi")
     [consent_q] = await say(router, state, "huoltaja@example.com")
     assert "180" in consent_q.text  # the contact retention from config
@@ -742,3 +742,66 @@ async def test_a_question_about_the_answer_after_a_thumbs_down_is_only_the_comme
     assert saved.text == content.feedback.text("comment_saved", "en")
     [rating] = records.of_kind("rating")
     assert rating.comment == "Why didn't it say how old you must be?"
+
+
+async def _at_step(router, state):
+    """A Finnish feedback dialog with the category chosen (the unit question open)."""
+    _intro, question = await say(router, state, "haluan antaa palautetta")
+    [unit_q] = await click(router, state, question, value="school_meals")
+    return unit_q
+
+
+@pytest.mark.parametrize("typed", ["what do you mean by unit?", "mikä on ruutiraha?"])
+async def test_a_question_at_the_unit_step_gets_help_and_is_no_unit(router, content, typed):
+    state = ConversationData()
+    await _at_step(router, state)
+    help_reply, again = await say(router, state, typed)
+    assert help_reply.text == content.feedback.text("help", "fi")
+    assert again.text == content.feedback.text("ask_unit", "fi")
+    assert state.feedback["unit"] is None and state.feedback["step"] == "unit"
+
+
+async def test_a_question_at_the_category_step_is_not_taken_as_the_feedback(router, content):
+    state = ConversationData()
+    _intro, question = await say(router, state, "haluan antaa palautetta")
+    help_reply, again = await say(router, state, "en tiedä mikä näistä sopii minulle")
+    assert help_reply.text == content.feedback.text("help", "fi")
+    assert state.feedback["text"] is None and state.feedback["step"] == "category"
+
+
+async def test_the_feedback_typed_at_the_unit_step_is_the_text_and_the_unit_asked_again(
+    router, content
+):
+    state = ConversationData()
+    await _at_step(router, state)
+    note, again = await say(router, state, "ruoka on aina kylmää ja pahaa meidän koulussa")
+    assert note.text == content.feedback.text("text_taken", "fi")
+    assert again.text == content.feedback.text("ask_unit", "fi")
+    assert state.feedback["text"] == "ruoka on aina kylmää ja pahaa meidän koulussa"
+    [reply_q] = await say(router, state, "Kallion ala-aste")
+    assert state.feedback["unit"] == "Kallion ala-aste"
+    assert reply_q.text == content.feedback.text("ask_wants_reply", "fi")
+
+
+async def test_no_contact_after_all_typed_at_the_contact_step(router, content):
+    state = ConversationData()
+    await _at_step(router, state)
+    await say(router, state, "Kallion ala-aste")
+    await say(router, state, "Ruoka oli kylmää koko viikon.")
+    await say(router, state, "kyllä")
+    await say(router, state, "puhelimella")
+    [summary] = await say(router, state, "en halua antaa numeroa")
+    assert summary.text.startswith(content.feedback.text("summary", "fi").split("\n")[0])
+    assert state.feedback["wants_reply"] is False and state.feedback["contact"] is None
+
+
+async def test_an_address_typed_instead_of_choosing_how_is_taken(router, content):
+    state = ConversationData()
+    await _at_step(router, state)
+    await say(router, state, "Kallion ala-aste")
+    await say(router, state, "Ruoka oli kylmää koko viikon.")
+    await say(router, state, "kyllä")
+    [consent_q] = await say(router, state, "matti@example.com")
+    assert state.feedback["contact"] == "matti@example.com"
+    assert consent_q.text.startswith(content.feedback.text("ask_consent", "fi")[:20])
+
