@@ -311,6 +311,10 @@ class Router:
         if intent in ("affirm", "deny") and not self._says_yes_or_no(text):
             # "opettaja ei kuuntele meitä" is no "no": a complaint, or a question.
             return [self._fallback.not_sure(parse, language)], "not_sure"
+        if intent == "cancel" and not state.pending_topic and parse.confidence < SURE_TOPIC:
+            # Nothing is going on to cancel: "haluan tavata opettaja" (0.39) got
+            # "OK, cancelled". The likeliest topics are offered instead.
+            return [self._fallback.not_sure(parse, language)], "not_sure"
         guardian = self._content.cues.guardian_question
         if guardian.answers(text, intent, parse.confidence, self._threshold):
             return [self._answers.begin(guardian.topic, state, language, text)], None

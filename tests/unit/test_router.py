@@ -582,6 +582,19 @@ async def test_a_complaint_with_a_negation_is_no_no(router, nlu, content):
     assert no.topic == "deny"
 
 
+async def test_an_unsure_cancel_with_nothing_to_cancel_offers_the_likeliest_topics(
+    router, nlu, content
+):
+    ranking = [("cancel", 0.39), ("parent_meetings", 0.25)]
+    nlu.add("haluan tavata opettaja", "cancel", 0.39, ranking=ranking)
+    [reply] = await say(router, ConversationData(), "haluan tavata opettaja")
+    assert reply.topic == "out_of_scope"
+    assert {"intent": "parent_meetings"} in [b.payload for b in reply.buttons]
+    nlu.add("lopeta", "cancel", 0.95)
+    [cancelled] = await say(router, ConversationData(), "lopeta")
+    assert cancelled.topic == "cancel"
+
+
 async def test_the_greeting_before_a_question_does_not_reach_the_nlu(router, nlu):
     text = "Hello, my child go to daycare, how I can tell my opinion?"
     nlu.add("my child go to daycare, how I can tell my opinion?", "parent_committee")
