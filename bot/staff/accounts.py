@@ -14,6 +14,7 @@ the web handlers call it in a worker thread).
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,7 +36,17 @@ _hasher = PasswordHasher()
 
 
 class AccountError(ValueError):
-    """A staff command could not be done; the message says why."""
+    """A staff command could not be done; the message says why (in English, for the
+    command line), and `code` names the reason for the staff app's own texts."""
+
+    def __init__(self, message: str, code: str = "account_error") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# Letters, digits and . _ - only: a username is part of the address of its own page
+# (/staff/users/<name>/active), and "<b>x</b>" made one no one could deactivate.
+USERNAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -66,7 +77,9 @@ def _digest(token: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters")
+        raise AccountError(
+            f"a password needs at least {MIN_PASSWORD} characters", "password_rules"
+        )
 
 
 class Accounts:
@@ -78,13 +91,16 @@ class Accounts:
     def create(self, username: str, password: str, role: str) -> None:
         username = username.strip()
         if role not in ROLES:
-            raise AccountError(f"role must be one of {', '.join(ROLES)}")
-        if not username or len(username) > 120:
-            raise AccountError("a username of 1-120 characters is needed")
+            raise AccountError(f"role must be one of {', '.join(ROLES)}", "role_rules")
+        if not USERNAME.fullmatch(username):
+            raise AccountError(
+                "a username is 1-64 letters, digits, dots, hyphens or underscores",
+                "username_rules",
+            )
         check_password_rules(password)
         with self._sessions.begin() as session:
             if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
-                raise AccountError(f"user {username!r} exists already")
+                raise AccountError(f"user {username!r} exists already", "user_exists")
             session.add(
                 StaffUser(
                     username=username,

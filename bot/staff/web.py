@@ -22,6 +22,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 from sqlalchemy import Engine
+from yarl import URL
 
 from bot.config import AppConfig
 from bot.ratelimit import Limit, RateLimiter, client_address
@@ -115,7 +116,12 @@ class StaffApp:
         """Sign-in, role and CSRF checks for everything under /staff; security headers."""
         if not request.path.startswith("/staff"):
             return await handler(request)
-        response = await self._guarded(request, handler)
+        try:
+            response = await self._guarded(request, handler)
+        except (web.HTTPNotFound, web.HTTPMethodNotAllowed) as error:
+            # The app's own page, in its language and layout, not the API's JSON error.
+            message = "not_found" if error.status == 404 else "method"
+            response = self.render(request, "message.html", status=error.status, message=message)
         for name, value in HEADERS.items():
             response.headers.setdefault(name, value)
         return response
@@ -126,7 +132,11 @@ class StaffApp:
         token = request.cookies.get(SESSION_COOKIE, "")
         signed_in = await asyncio.to_thread(self.accounts.session, token) if token else None
         if signed_in is None:
-            raise web.HTTPFound("/staff/login")
+            # Back to the page after signing in; a session that ended says so.
+            query = {"next": _return_path(request)}
+            if token:
+                query["expired"] = "1"
+            raise web.HTTPFound(URL("/staff/login").with_query(query))
         request[SIGNED_IN] = signed_in
         admin_page = any(part in request.path for part in ADMIN_ONLY)
         if admin_page and not signed_in.is_admin:
@@ -143,7 +153,14 @@ class StaffApp:
 
     async def login_page(self, request: web.Request) -> web.StreamResponse:
         token = secrets.token_urlsafe(24)
-        response = self.render(request, "login.html", login_csrf=token)
+        error = "expired" if request.query.get("expired") == "1" else None
+        response = self.render(
+            request,
+            "login.html",
+            login_csrf=token,
+            error=error,
+            next=_safe_next(request.query.get("next")),
+        )
         self.cookie(response, request, LOGIN_CSRF_COOKIE, token)
         return response
 
@@ -153,12 +170,13 @@ class StaffApp:
         sent = str(form.get("csrf", ""))
         if not cookie or not hmac.compare_digest(sent, cookie):
             return self.render(request, "message.html", status=403, message="csrf")
+        back = _safe_next(str(form.get("next", "")))
         address = client_address(request, self.config.rate_limits.trust_forwarded_for)
         per_minute = self.config.rate_limits.staff_logins_per_address_per_minute
         limit = Limit("staff sign-in", f"login:{address}", per_minute)
         if await self.limiter.check([limit]) is not None:
             return self.render(
-                request, "login.html", status=429, error="too_many", login_csrf=cookie
+                request, "login.html", status=429, error="too_many", login_csrf=cookie, next=back
             )
         username = str(form.get("username", ""))[:120]
         password = str(form.get("password", ""))[:1024]
@@ -167,10 +185,16 @@ class StaffApp:
             await asyncio.to_thread(self.accounts.audit, username or "-", f"login_{outcome}")
             status = 423 if outcome == "locked" else 401
             return self.render(
-                request, "login.html", status=status, error=outcome, login_csrf=cookie
+                request,
+                "login.html",
+                status=status,
+                error=outcome,
+                login_csrf=cookie,
+                next=back,
+                username=username,
             )
         await asyncio.to_thread(self.accounts.audit, username, "login")
-        response = web.HTTPFound("/staff/feedback")
+        response = web.HTTPFound(back or "/staff/feedback")
         self.cookie(response, request, SESSION_COOKIE, token)
         response.del_cookie(LOGIN_CSRF_COOKIE, path="/staff")
         raise response
@@ -297,7 +321,7 @@ class StaffApp:
         except AccountError as error:
             users = await asyncio.to_thread(self.accounts.list)
             return self.render(
-                request, "users.html", status=400, users=users, roles=ROLES, error=str(error)
+                request, "users.html", status=400, users=users, roles=ROLES, error=error.code
             )
         await self.audit(request, "user_created", username, role)
         raise web.HTTPFound("/staff/users")
@@ -377,3 +401,21 @@ def setup_staff(app: web.Application, config: AppConfig, engine: Engine, limiter
     add.add_post("/staff/purge", staff.purge_now)
     add.add_static("/staff/static/", HERE / "static")
     return staff
+
+
+def _return_path(request: web.Request) -> str:
+    """Where to go after signing in: the page asked for, or for a form sent after the
+    session ended, the page the form was on (its Referer, when it is ours)."""
+    if request.method == "GET":
+        return request.path_qs
+    referer = URL(request.headers.get("Referer", ""))
+    same_site = not referer.host or referer.host == request.host.split(":")[0]
+    return referer.path_qs if same_site and referer.path.startswith("/staff/") else "/staff/feedback"
+
+
+def _safe_next(value: str | None) -> str | None:
+    """A page of this app only: never another site ("//evil", "https://...")."""
+    if not value or not value.startswith("/staff/") or value.startswith("/staff/login"):
+        return None
+    return value if "//" not in value and "\\" not in value else None
+
