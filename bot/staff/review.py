@@ -11,6 +11,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -25,6 +26,7 @@ from bot.storage.models import (
 
 PHASES = ("received", "allocated", "handling", "done")
 PAGE_SIZE = 25
+STAFF_TIME_ZONE = ZoneInfo("Europe/Helsinki")  # times shown and days filtered as staff live them
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -77,9 +79,9 @@ class FeedbackFilter:
         if self.unit:
             found.append(FeedbackRecord.unit.ilike(f"%{_like(self.unit)}%", escape="\\"))
         if self.since:
-            found.append(FeedbackRecord.requested_at >= datetime.combine(self.since, time(), UTC))
+            found.append(FeedbackRecord.requested_at >= day_start(self.since))
         if self.until:
-            end = datetime.combine(self.until + timedelta(days=1), time(), UTC)
+            end = day_start(self.until + timedelta(days=1))
             found.append(FeedbackRecord.requested_at < end)
         if self.q:
             pattern = f"%{_like(self.q)}%"
@@ -108,6 +110,18 @@ class FeedbackFilter:
         }
         values.update(changes)
         return urlencode({k: v for k, v in values.items() if v not in ("", None)})
+
+
+def day_start(day: date) -> datetime:
+    """Midnight of a day in Helsinki, in UTC as stored: staff filter by their own days."""
+    return datetime.combine(day, time(), STAFF_TIME_ZONE).astimezone(UTC)
+
+
+def local_time(moment: datetime, with_seconds: bool = False) -> str:
+    """A stored time (UTC) as Helsinki's clock shows it."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    pattern = "%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M"
+    return aware.astimezone(STAFF_TIME_ZONE).strftime(pattern)
 
 
 def _like(text: str) -> str:

@@ -28,7 +28,7 @@ from bot.config import AppConfig
 from bot.ratelimit import Limit, RateLimiter, client_address
 from bot.staff import charts
 from bot.staff.accounts import ROLES, AccountError, Accounts, SignedIn
-from bot.staff.review import PHASES, FeedbackFilter, Review, csv_text
+from bot.staff.review import PHASES, FeedbackFilter, Review, csv_text, local_time
 from bot.staff.texts import TEXTS
 from bot.storage.retention import purge
 
@@ -363,6 +363,8 @@ def download(body: str, content_type: str, name: str) -> web.Response:
     """An export as a file download, named with the time it was made."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     extension = "json" if content_type == "application/json" else "csv"
+    if extension == "csv":
+        body = "\ufeff" + body  # the byte order mark: Excel then reads UTF-8 ("kylmää")
     return web.Response(
         text=body,
         content_type=content_type,
@@ -379,6 +381,7 @@ def setup_staff(app: web.Application, config: AppConfig, engine: Engine, limiter
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         app_key=aiohttp_jinja2.APP_KEY,
     )
+    aiohttp_jinja2.get_env(app).filters["local"] = local_time
     app.middlewares.append(staff.guard)
     add = app.router
     add.add_get("/staff", staff.index)

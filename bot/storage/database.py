@@ -62,9 +62,17 @@ def create_database_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=15000")
             cursor.close()
+            # SQLite's lower() folds ASCII only, so a case-blind search (ILIKE, which
+            # SQLAlchemy writes as lower() LIKE lower() here) missed "KYLMÄÄ" for
+            # "kylmää". Python's folds every letter, as PostgreSQL's ILIKE does.
+            connection.create_function("lower", 1, _lower, deterministic=True)
 
         return engine
     return create_engine(resolved, pool_pre_ping=True, hide_parameters=True)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 T = TypeVar("T")

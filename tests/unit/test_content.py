@@ -151,3 +151,20 @@ def test_the_welcome_names_only_language_requests_that_work(content, language):
     assert examples
     for example in examples:
         assert cues.requested_language(example) or cues.wants_plain_language(example), example
+
+
+def test_the_staff_app_has_every_text_in_both_its_languages():
+    from bot.staff.texts import TEXTS
+
+    assert set(TEXTS["fi"]) == set(TEXTS["en"])
+    assert all(value.strip() for texts in TEXTS.values() for value in texts.values())
+
+
+def test_the_staff_app_shows_and_filters_times_as_helsinki_lives_them():
+    from datetime import UTC, date, datetime
+
+    from bot.staff.review import day_start, local_time
+
+    assert local_time(datetime(2026, 12, 7, 14, 38, tzinfo=UTC)) == "2026-12-07 16:38"
+    assert local_time(datetime(2026, 7, 1, 21, 30)) == "2026-07-02 00:30"  # stored naive UTC
+    assert day_start(date(2026, 12, 7)) == datetime(2026, 12, 6, 22, 0, tzinfo=UTC)

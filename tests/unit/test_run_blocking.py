@@ -53,3 +53,15 @@ async def test_the_callers_context_goes_along(tmp_path):
     assert await run_blocking(postgres, REQUEST.get) == "req-1"
     sqlite.dispose()
     postgres.dispose()
+
+
+def test_sqlite_case_blind_search_folds_finnish_and_swedish_letters(tmp_path):
+    """Staff search "KYLMÄÄ" finds "kylmää" (SQLite's own lower() folds ASCII only)."""
+    from sqlalchemy import literal, select
+
+    engine = create_database_engine(f"sqlite:///{tmp_path / 'search.db'}")
+    with engine.connect() as connection:
+        found = connection.scalar(select(literal("Ruoka on kylmää").ilike("%KYLMÄÄ%")))
+        swedish = connection.scalar(select(literal("Ångest i skolan").ilike("%ångest%")))
+    assert found and swedish
+    engine.dispose()
