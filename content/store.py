@@ -262,7 +262,7 @@ FEEDBACK_TEXT_KEYS = (
     "bad_email", "bad_phone", "ask_consent", "consent_declined", "summary", "no_unit",
     "no_reply", "reply_to", "redacted_note", "mark_identity_code", "mark_phone", "mark_email", "ask_send", "ask_edit", "stored",
     "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
-    "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_skipped",
+    "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_no_reply", "comment_skipped",
     "no_draft", "offer_opening", "text_taken", "category_chosen",
 )  # fmt: skip
 FEEDBACK_BUTTON_KEYS = (

@@ -106,10 +106,16 @@ class QualityDialog:
             return [Reply(text, pending.topic, language, self._menu(language))]
         if payload or not any(ch.isalnum() for ch in text):
             return None
-        comment = redact(text[: self._max_comment]).text
-        await self.save(replace(pending, comment=comment), state)
+        cleaned = redact(text[: self._max_comment])
+        await self.save(replace(pending, comment=cleaned.text), state)
         text = self._fb.text("comment_saved", language)
-        return [Reply(text, pending.topic, language, self._menu(language))]
+        buttons = self._menu(language)
+        if cleaned.changed:
+            # "soita mulle 040..." after 👎: a comment gets no reply, and its contact
+            # details are removed; the feedback dialog is where to ask for one.
+            text += " " + self._fb.text("comment_no_reply", language)
+            buttons = (self._replies.feedback_button(language), *buttons)
+        return [Reply(text, pending.topic, language, buttons)]
 
     async def unanswered(
         self,

@@ -574,7 +574,7 @@ async def test_rating_up_down_with_comment_and_a_changed_mind(router, nlu, recor
     assert ask.text == content.feedback.text("ask_comment", "fi")
     assert {"intent": "give_feedback"} in payloads(ask)
     [saved] = await say(router, state, "Puuttui, mistä hakemus löytyy. Sp: testi@example.com")
-    assert saved.text == content.feedback.text("comment_saved", "fi")
+    assert saved.text.startswith(content.feedback.text("comment_saved", "fi"))
     [rating] = records.of_kind("rating")
     assert rating.topic == "ruuti_budget" and rating.helpful is False
     assert rating.comment == "Puuttui, mistä hakemus löytyy. Sp: [sähköposti]"
@@ -618,6 +618,18 @@ async def test_rating_comment_can_be_skipped(router, nlu, records, content):
     assert skipped.text == content.feedback.text("comment_skipped", "fi")
     [rating] = records.of_kind("rating")
     assert rating.comment is None and state.rating_comment is None
+
+
+async def test_a_comment_asking_to_be_called_says_comments_get_no_reply(router, nlu, records, content):
+    nlu.add("mikä on ruutiraha", "ruuti_budget")
+    state = ConversationData()
+    [answer] = await say(router, state, "mikä on ruutiraha")
+    await click(router, state, answer, rating="down")
+    [noted] = await say(router, state, "soita mulle 0401234567 niin kerron lisää")
+    assert content.feedback.text("comment_no_reply", "fi") in noted.text
+    assert noted.buttons[0].payload == {"intent": "give_feedback"}
+    [rating] = records.of_kind("rating")
+    assert "0401234567" not in rating.comment
 
 
 async def test_unanswered_questions_are_recorded_redacted_with_guesses(router, nlu, records):
