@@ -21,6 +21,7 @@ from content.text import Phrase, Phrases, fold, original_words, words
 LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 LEVELS = ("ecec", "basic", "upper_secondary", "liberal_adult")
 MIN_FUNCTION_WORDS = 2  # of one language, and none of another, to decide a message's language
+OTHER_LANGUAGE_QUESTION_MAX_WORDS = 6  # "do you have info in somali"; longer is a question
 UI_KEYS = (
     "clarify_level",
     "level_not_covered",
@@ -121,6 +122,7 @@ class Cues:
     level_statement_words: frozenset[str]
     function_words: dict[str, frozenset[str]]
     other_languages: dict[str, frozenset[str]]
+    other_language_names: Phrases
     negations: frozenset[str]
     follow_up: Phrases
     openers: frozenset[str]
@@ -163,6 +165,13 @@ class Cues:
             if count >= MIN_FUNCTION_WORDS and count > ours:
                 return language
         return None
+
+    def asks_for_other_language(self, text: str) -> bool:
+        """A short message naming a language we do not answer in ("puhutko somalia?")."""
+        message = words(text)
+        return len(message) <= OTHER_LANGUAGE_QUESTION_MAX_WORDS and (
+            self.other_language_names.found_in(message)
+        )
 
     def after_opener(self, text: str) -> list[str]:
         """The message's words without one greeting-like first word ("hei", "hello")."""
@@ -585,6 +594,9 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
         ),
         function_words=function_words,
         other_languages=_other_languages(raw.get("other_languages"), function_words, checker),
+        other_language_names=_phrases(
+            "language.yml other_language_names", raw.get("other_language_names"), checker
+        ),
         negations=_single_words("language.yml negations", raw.get("negations"), checker),
         follow_up=_phrases("language.yml follow_up", raw.get("follow_up"), checker),
         openers=_single_words("language.yml openers", raw.get("openers"), checker),

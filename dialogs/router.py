@@ -232,6 +232,9 @@ class Router:
             # Russian, Arabic, German, Somali, ...: which languages there are, not a guess
             # at a topic (the NLU read a German question as home-school communication).
             return self._smalltalk.languages_offered(language)
+        if cues.asks_for_other_language(text):
+            # "puhutko somalia?", written in a language of ours: the answer in it.
+            return self._smalltalk.choose_language_menu(language, "change_language", "other_language")
 
         wants_plain = cues.wants_plain_language(text)
         requested = cues.requested_language(text)

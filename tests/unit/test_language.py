@@ -205,3 +205,30 @@ def test_no_labelled_or_training_message_is_taken_for_another_language(content):
     assert len(texts) > 5000
     taken = [(text, content.cues.other_language(text)) for text in texts]
     assert [pair for pair in taken if pair[1]] == []
+
+
+@pytest.mark.parametrize(
+    "text, asks",
+    [
+        ("puhutko somalia?", True),
+        ("onko tietoa arabiaksi", True),
+        ("do you speak Russian?", True),
+        ("finns det information på arabiska", True),
+        ("Mikä bussi menee Kalasatamasta Arabianrantaan?", False),  # a district's name
+        ("Voiko koulussa opiskella saksaa ja ranskaa, kun on seitsemännellä luokalla?", False),
+    ],
+)
+def test_a_short_question_naming_another_language(content, text, asks):
+    assert content.cues.asks_for_other_language(text) is asks
+
+
+def test_only_out_of_scope_training_messages_name_another_language(content):
+    from tests.unit.test_training_data import training_examples
+
+    named = {
+        intent
+        for intent, examples in training_examples().items()
+        for text in examples
+        if content.cues.asks_for_other_language(text)
+    }
+    assert named <= {"out_of_scope"}

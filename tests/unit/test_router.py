@@ -621,6 +621,16 @@ async def test_another_language_gets_the_languages_there_are_in_each(router, nlu
     assert nlu.calls == []
 
 
+@pytest.mark.parametrize("text, language", [("puhutko somalia?", "fi"), ("do you speak Arabic?", "en")])
+async def test_asking_for_another_language_gets_the_languages_there_are(
+    router, nlu, content, text, language
+):
+    [reply] = await say(router, ConversationData(language=language), text)
+    assert reply.text == content.ui["other_language"][language] and reply.locale == language
+    assert {"lang": "sv"} in [b.payload for b in reply.buttons]
+    assert nlu.calls == []
+
+
 async def test_a_complaint_too_long_for_a_question_starts_the_feedback_dialog(router, nlu, config):
     text = "Haluan tehdä valituksen: " + "ruoka on kylmää ja pahaa. " * 60
     assert config.nlu.max_message_chars < len(text) <= config.feedback.max_text_chars
