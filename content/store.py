@@ -120,6 +120,7 @@ class Cues:
     language_names: dict[str, Phrases]
     levels: dict[str, Phrases]
     level_statement_words: frozenset[str]
+    school_words: Phrases
     function_words: dict[str, frozenset[str]]
     other_languages: dict[str, frozenset[str]]
     other_language_names: Phrases
@@ -252,6 +253,11 @@ class Cues:
         message = words(text)
         found = [lvl for lvl, phrases in self.levels.items() if phrases.found_in(message)]
         return found[0] if len(found) == 1 else None
+
+    def school_level(self, text: str) -> str | None:
+        """Basic education, when the message names a school without its kind ("koulussa",
+        "i skolan", "at school"): for follow-ups after an answer for another level."""
+        return "basic" if self.school_words.found_in(words(text)) else None
 
     def tells_level(self, text: str) -> str | None:
         """The level a message only tells ("olen amiksessa", "im in grade 8"): its one
@@ -589,6 +595,7 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
             "language.yml language_names", raw.get("language_names"), languages, checker
         ),
         levels=_phrase_map("language.yml levels", raw.get("levels"), LEVELS, checker),
+        school_words=_phrases("language.yml school_words", raw.get("school_words"), checker),
         level_statement_words=_single_words(
             "language.yml level_statement_words", raw.get("level_statement_words"), checker
         ),

@@ -361,7 +361,12 @@ class Router:
         the NLU's guess for them (out of scope, "cancel" for "peruskoulu") is no
         answer; only the NLU's own confident topic wins.
         """
-        level = self._content.cues.level(text)
+        cues = self._content.cues
+        level = cues.level(text)
+        if level is None and cues.is_follow_up(text) and len(text.split()) <= FOLLOW_UP_MAX_WORDS:
+            # "entä koulussa?", "and at school?" after a daycare answer: school, said
+            # against daycare, is basic education (alone, it may be any school).
+            level = cues.school_level(text)
         if level is None:
             return None
         if self._sure_of_topic(parse):
@@ -371,7 +376,7 @@ class Router:
         if pending in topics and len(text.split()) <= LEVEL_REPLY_MAX_WORDS:
             return pending, level
         last = topics.get(state.last_topic or "")
-        if last is not None and last.ask == "level" and self._content.cues.is_follow_up(text):
+        if last is not None and last.ask == "level" and cues.is_follow_up(text):
             return last.id, level
         return None
 

@@ -101,6 +101,25 @@ async def test_a_follow_up_naming_a_level_gets_the_last_topic_at_that_level(
     assert state.level == "upper_secondary"
 
 
+@pytest.mark.parametrize(
+    "language, question, follow_up",
+    [
+        ("fi", "mikä on vanhempaintoimikunta päiväkodissa?", "entä koulussa?"),
+        ("sv", "vad är föräldrarådet på daghemmet?", "och i skolan?"),
+        ("en", "what is the parent committee in daycare?", "and when she goes to school?"),
+    ],
+)
+async def test_a_follow_up_naming_a_school_after_a_daycare_answer_means_basic_education(
+    router, nlu, content, language, question, follow_up
+):
+    nlu.add(question, "parent_committee")
+    state = ConversationData(language=language, language_explicit=True)
+    await say(router, state, question)
+    [answer] = await say(router, state, follow_up)
+    variant = content.topics["parent_committee"].variants["basic"][language]
+    assert answer.topic == "parent_committee" and answer.text.startswith(variant[:40])
+
+
 async def test_a_follow_up_is_only_a_fallback(router, nlu, content):
     """The NLU's own confident topic wins; without a last topic, or when that topic has
     no answer of its own for the level, the assistant says it is not sure as before."""
