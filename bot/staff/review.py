@@ -136,6 +136,7 @@ class Page:
     page: int
     pages: int
     options: dict[str, list[str]] = field(default_factory=dict)
+    category_names: dict[str, str] = field(default_factory=dict)  # service_code -> its name
 
 
 def neutralise(cell: object) -> str:
@@ -218,7 +219,12 @@ class Review:
                     ("channel", FeedbackRecord.channel),
                 )
             }
-        return Page(items, total, by_phase, current, pages, options)
+            names = dict(
+                session.execute(
+                    select(FeedbackRecord.service_code, FeedbackRecord.service_name).distinct()
+                ).all()
+            )
+        return Page(items, total, by_phase, current, pages, options, names)
 
     def all_matching(self, chosen: FeedbackFilter) -> list[FeedbackRecord]:
         where = and_(*chosen.conditions()) if chosen.conditions() else True

@@ -207,6 +207,17 @@ async def test_unknown_pages_get_the_apps_own_error_page(staff_bot):
             assert response.status == 405 and TEXTS["fi"]["method"] in await response.text()
 
 
+async def test_filters_name_categories_languages_and_channels_in_words(staff_bot):
+    async with client() as session:
+        await sign_in(session, staff_bot, ADMIN)
+        async with session.get(f"{staff_bot}/staff/feedback?q=KYLMÄÄ") as response:
+            page = await response.text()
+    assert '<option value="kasko-meals" >Kouluruoka</option>' in page
+    assert '<option value="fi" >suomi</option>' in page
+    assert '<option value="directline" >verkkochat</option>' in page
+    assert "&lt;script&gt;alert" in page  # "KYLMÄÄ" found "kylmää" on SQLite too
+
+
 async def test_a_username_that_would_break_its_own_page_is_refused(staff_bot):
     async with client() as session:
         await sign_in(session, staff_bot, ADMIN)
