@@ -248,7 +248,12 @@ def create_app(
     setup_botframework(app, teams)
     setup_widget(app)
     if engine is not None:
-        setup_staff(app, config, engine, limiter)
+        titles = {
+            entry_id: entry.title
+            for entries in (content.topics, content.conversation)
+            for entry_id, entry in entries.items()
+        }
+        setup_staff(app, config, engine, limiter, titles)
     app.router.add_get("/livez", livez)
     app.router.add_get("/readyz", readyz(rasa.ready if rasa else None, engine))
     app.router.add_get("/metrics", metrics_endpoint(metrics))

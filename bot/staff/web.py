@@ -54,12 +54,24 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class StaffApp:
-    def __init__(self, config: AppConfig, engine: Engine, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        config: AppConfig,
+        engine: Engine,
+        limiter: RateLimiter,
+        titles: dict[str, dict[str, str]] | None = None,
+    ) -> None:
+        """`titles`: each topic's and conversation intent's title per language (the
+        content's), so that staff read "Ruutiraha", not "ruuti_budget"."""
         self.config = config
         self.engine = engine
         self.accounts = Accounts(engine)
         self.review = Review(engine)
         self.limiter = limiter
+        self.titles = titles or {}
+
+    def topic_name(self, topic: str, language: str) -> str:
+        return self.titles.get(topic, {}).get(language, topic)
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -93,6 +105,7 @@ class StaffApp:
             {
                 "t": TEXTS[language],
                 "lang": language,
+                "topic_name": lambda topic: self.topic_name(topic, language),
                 "user": signed_in,
                 "csrf": signed_in.csrf_token if signed_in else "",
                 "path": request.path,
@@ -260,15 +273,19 @@ class StaffApp:
 
     async def dashboard(self, request: web.Request) -> web.StreamResponse:
         figures = await asyncio.to_thread(self.review.dashboard)
-        t = TEXTS[self.language(request)]
+        language = self.language(request)
+        t = TEXTS[language]
         shares = {
             topic: round(100 * up / (up + down)) for topic, (up, down) in figures["ratings"].items()
         }
+        named_shares = {self.topic_name(topic, language): share for topic, share in shares.items()}
+        languages = {t.get(f"lang_{k}", k): v for k, v in figures["languages"].items()}
+        channels = {t.get(f"channel_{k}", k): v for k, v in figures["channels"].items()}
         svgs = {
             "per_week": charts.stacked_weeks(t["per_week"], figures["per_week"]),
-            "ratings": charts.horizontal_bars(t["ratings"], shares, " %"),
-            "languages": charts.horizontal_bars(t["language_mix"], dict(figures["languages"])),
-            "channels": charts.horizontal_bars(t["channel_mix"], dict(figures["channels"])),
+            "ratings": charts.horizontal_bars(t["ratings"], named_shares, " %"),
+            "languages": charts.horizontal_bars(t["language_mix"], languages),
+            "channels": charts.horizontal_bars(t["channel_mix"], channels),
         }
         await self.audit(request, "view_dashboard")
         return self.render(request, "dashboard.html", figures=figures, svgs=svgs, shares=shares)
@@ -373,8 +390,14 @@ def download(body: str, content_type: str, name: str) -> web.Response:
     )
 
 
-def setup_staff(app: web.Application, config: AppConfig, engine: Engine, limiter: RateLimiter):
-    staff = StaffApp(config, engine, limiter)
+def setup_staff(
+    app: web.Application,
+    config: AppConfig,
+    engine: Engine,
+    limiter: RateLimiter,
+    titles: dict[str, dict[str, str]] | None = None,
+):
+    staff = StaffApp(config, engine, limiter, titles)
     aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(str(HERE / "templates")),
