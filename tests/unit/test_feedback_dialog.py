@@ -795,12 +795,17 @@ async def test_the_feedback_typed_at_the_unit_step_is_the_text_and_the_unit_aske
     assert reply_q.text == content.feedback.text("ask_wants_reply", "fi")
 
 
-async def test_no_contact_after_all_typed_at_the_contact_step(router, content):
-    state = ConversationData()
+async def _reply_wanted(router, state):
+    """A Finnish feedback dialog up to "e-mail or phone?" (a reply was wanted)."""
     await _at_step(router, state)
     await say(router, state, "Kallion ala-aste")
     await say(router, state, "Ruoka oli kylmää koko viikon.")
     await say(router, state, "kyllä")
+
+
+async def test_no_contact_after_all_typed_at_the_contact_step(router, content):
+    state = ConversationData()
+    await _reply_wanted(router, state)
     await say(router, state, "puhelimella")
     [summary] = await say(router, state, "en halua antaa numeroa")
     assert summary.text.startswith(content.feedback.text("summary", "fi").split("\n")[0])
@@ -809,10 +814,7 @@ async def test_no_contact_after_all_typed_at_the_contact_step(router, content):
 
 async def test_an_address_typed_instead_of_choosing_how_is_taken(router, content):
     state = ConversationData()
-    await _at_step(router, state)
-    await say(router, state, "Kallion ala-aste")
-    await say(router, state, "Ruoka oli kylmää koko viikon.")
-    await say(router, state, "kyllä")
+    await _reply_wanted(router, state)
     [consent_q] = await say(router, state, "matti@example.com")
     assert state.feedback["contact"] == "matti@example.com"
     assert consent_q.text.startswith(content.feedback.text("ask_consent", "fi")[:20])
