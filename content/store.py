@@ -21,6 +21,7 @@ from content.text import Phrase, Phrases, fold, original_words, words
 LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 LEVELS = ("ecec", "basic", "upper_secondary", "liberal_adult")
 MIN_FUNCTION_WORDS = 2  # of one language, and none of another, to decide a message's language
+OTHER_LANGUAGE_WORD_MIN_LETTERS = 4  # one word alone counts from this length ("Tere", "Hola")
 OTHER_LANGUAGE_QUESTION_MAX_WORDS = 6  # "do you have info in somali"; longer is a question
 UI_KEYS = (
     "clarify_level",
@@ -124,6 +125,8 @@ class Cues:
     function_words: dict[str, frozenset[str]]
     other_languages: dict[str, frozenset[str]]
     other_language_names: Phrases
+    other_language_questions: Phrases
+    what_it_means: Phrases
     negations: frozenset[str]
     follow_up: Phrases
     openers: frozenset[str]
@@ -165,13 +168,22 @@ class Cues:
             count = sum(word in listed for word in message)
             if count >= MIN_FUNCTION_WORDS and count > ours:
                 return language
+            if count == len(message) == 1 and len(message[0]) >= OTHER_LANGUAGE_WORD_MIN_LETTERS:
+                return language  # "Tere!", "Hola": a greeting alone
         return None
 
+    def asks_what_it_means(self, text: str) -> bool:
+        """The whole message says the last answer was not understood."""
+        return self.what_it_means.is_whole(self.after_opener(text))
+
     def asks_for_other_language(self, text: str) -> bool:
-        """A short message naming a language we do not answer in ("puhutko somalia?")."""
+        """A short question to the assistant naming a language it does not answer in
+        ("puhutko somalia?", not "voiko koulussa opiskella saksaa?")."""
         message = words(text)
-        return len(message) <= OTHER_LANGUAGE_QUESTION_MAX_WORDS and (
-            self.other_language_names.found_in(message)
+        return (
+            len(message) <= OTHER_LANGUAGE_QUESTION_MAX_WORDS
+            and self.other_language_names.found_in(message)
+            and self.other_language_questions.found_in(message)
         )
 
     def after_opener(self, text: str) -> list[str]:
@@ -278,7 +290,7 @@ FEEDBACK_TEXT_KEYS = (
     "no_reply", "reply_to", "redacted_note", "mark_identity_code", "mark_phone", "mark_email", "ask_send", "ask_edit", "stored",
     "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
     "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_no_reply", "comment_skipped",
-    "no_draft", "offer_opening", "text_taken", "category_chosen",
+    "no_draft", "offer_opening", "text_taken", "category_chosen", "about_category", "about_unit",
 )  # fmt: skip
 FEEDBACK_BUTTON_KEYS = (
     "skip", "yes", "no", "email", "phone", "send", "edit", "cancel", "retry",
@@ -307,7 +319,9 @@ TYPED_ANSWERS = {
     "text": ("yes", "no", "skip"),  # to "Use that message", or a bare "ok" that is no feedback
     "confirm": ("send",),  # "joo", "lähetä se", "yes send it"
 }
-MAX_TYPED_ANSWER_WORDS = 4
+MAX_TYPED_WORDS = 4
+# "I don't want to give my number" (i, don, t, want, ...) at the address question.
+MAX_TYPED_ANSWER_WORDS = {"contact": 8}
 # On the summary, what to change can be typed too ("teksti", "change the unit").
 EDIT_PARTS = ("category", "unit", "text", "contact")
 # Where a free text is also a fair answer ("ei toimi" is feedback, "Ei koulua" a
@@ -328,6 +342,7 @@ class FeedbackContent:
     help_words: frozenset[str]
     requests: Phrases
     questions: Phrases
+    question_openers: frozenset[str]
     answers: dict[str, Phrases]
 
     def text(self, key: str, language: str, **values: Any) -> str:
@@ -342,13 +357,19 @@ class FeedbackContent:
 
     def asks_about_step(self, step: str, text: str) -> bool:
         """A question about what the category or unit step asks ("what do you mean by
-        unit?"), or at the unit step any short question ("mikä on ruutiraha?"): no
-        category or unit name ends with a question mark."""
+        unit?"), or at the unit step a question ("mikä on ruutiraha?": a question word
+        first, a question mark last; "Kallion ala-aste?" is a unit's name)."""
         if step not in ("category", "unit"):
             return False
-        if self.questions.found_in(words(text)):
+        message = words(text)
+        if self.questions.found_in(message):
             return True
-        return step == "unit" and text.rstrip().endswith("?") and len(text.split()) <= 8
+        return (
+            step == "unit"
+            and text.rstrip().endswith("?")
+            and bool(message)
+            and message[0] in self.question_openers
+        )
 
     def is_request(self, message_words: list[str]) -> bool:
         """The message opens with "I want to complain" or the like. `message_words`: its
@@ -372,7 +393,7 @@ class FeedbackContent:
                 found.remove(OTHER_CATEGORY)
             return ("category", found[0]) if len(found) == 1 else None
         choices = TYPED_ANSWERS.get(step, ())
-        if not choices or len(message) > MAX_TYPED_ANSWER_WORDS:
+        if not choices or len(message) > MAX_TYPED_ANSWER_WORDS.get(step, MAX_TYPED_WORDS):
             return None
         if step in WHOLE_ANSWER_STEPS:
             bare = [word for word in message if word not in POLITE_WORDS]
@@ -601,6 +622,10 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
         ),
         function_words=function_words,
         other_languages=_other_languages(raw.get("other_languages"), function_words, checker),
+        other_language_questions=_phrases(
+            "language.yml other_language_questions", raw.get("other_language_questions"), checker
+        ),
+        what_it_means=_phrases("language.yml what_it_means", raw.get("what_it_means"), checker),
         other_language_names=_phrases(
             "language.yml other_language_names", raw.get("other_language_names"), checker
         ),
@@ -707,6 +732,9 @@ def _load_feedback(path: Path, checker: _Checker) -> FeedbackContent:
         help_words=found["help"],
         requests=_phrases(f"{where} requests", raw.get("requests"), checker),
         questions=_phrases(f"{where} questions", raw.get("questions"), checker),
+        question_openers=_single_words(
+            f"{where} question_openers", raw.get("question_openers"), checker
+        ),
         answers=answers,
     )
 

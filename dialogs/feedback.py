@@ -207,8 +207,9 @@ class FeedbackDialog:
             self._fb.is_help(text) or self._fb.asks_about_step(draft.step, text)
         ):
             self._keep(state, draft)
+            about = f"about_{draft.step}" if draft.step in ("category", "unit") else "help"
             return [
-                Reply(self._fb.text("help", language), TOPIC, language),
+                Reply(self._fb.text(about, language), TOPIC, language),
                 self._prompt(draft, language),
             ]
         value = payload.get("value")
@@ -283,6 +284,12 @@ class FeedbackDialog:
         return [self._advance(draft, next_step, language)]
 
     async def _on_wants_reply(self, draft, action, value, text, message, state, language, now):
+        if not action and (find_email(text) or find_phone(text)):
+            # The address itself as the answer to "do you want a reply?": a yes, and it.
+            draft.wants_reply = True
+            return await self._on_contact_method(
+                draft, None, None, text, message, state, language, now
+            )
         if action == "yes":
             draft.wants_reply = True
             draft.step = "contact_method"

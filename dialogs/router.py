@@ -31,7 +31,7 @@ from content.text import fold, words
 from dialogs.answer import AnswerDialog
 from dialogs.fallback import FallbackDialog
 from dialogs.feedback import FeedbackDialog, FeedbackSettings
-from dialogs.language import ANSWER_LANGUAGES, LanguagePolicy
+from dialogs.language import ANSWER_LANGUAGES, LanguagePolicy, language_from_locale
 from dialogs.messages import Button, Reply, UserMessage, typed_keys, typed_labels
 from dialogs.quality import QualityDialog
 from dialogs.records import RecordSink
@@ -242,7 +242,7 @@ class Router:
             state.choose_language("fi-x-selko")
         elif requested:
             state.choose_language(requested)
-        if self._names_level_only(text, state):
+        if self._names_level_only(text, state, message.locale):
             language = self._language.current(state, message.locale)
         else:
             language = self._language.observe(state, text, message.locale)
@@ -265,11 +265,16 @@ class Router:
         if not has_words(nlu_text):
             return [self._fallback.unreadable("no_words", language)]
         if cues.tells_of_distress(text):
-            return [self._fallback.distress(language)]
+            # Where to find help first; a question in the same message surely on a topic
+            # ("the song hits me, how do I join the student council?") is answered too.
+            answer = await self._surely_a_topic(nlu_text, state, language)
+            return [self._fallback.distress(language), *answer]
         if self._asks_to_give_feedback(text):
             return self._feedback.start(state, language, now, opening=text)
         if cues.announces_question(text):
             return self._smalltalk.reply("greet", state, language)
+        if cues.asks_what_it_means(text):
+            return self._plain_language(state, language)
 
         try:
             parse = await self._nlu.parse(nlu_text)
@@ -311,6 +316,14 @@ class Router:
         if self._level_question_unanswered(parse, text, state):
             # "en tiedä", "both": the question stays, with its buttons.
             return [self._answers.begin(state.pending_topic, state, language)], None
+        level = self._level_only(parse, text)  # before yes/no: "oon 7lk" read as yes
+        if level:
+            state.level = level
+            label = self._content.level_labels[level][language]
+            menu = self._replies.menu_buttons(language)
+            return [
+                self._replies.ui_reply("level_noted", language, "help", menu, level=label)
+            ], None
         if intent in ("affirm", "deny") and not self._says_yes_or_no(text):
             # "opettaja ei kuuntele meitä" is no "no": a complaint, or a question.
             return [self._fallback.not_sure(parse, language)], "not_sure"
@@ -321,14 +334,6 @@ class Router:
         guardian = self._content.cues.guardian_question
         if guardian.answers(text, intent, parse.confidence, self._threshold):
             return [self._answers.begin(guardian.topic, state, language, text)], None
-        level = self._level_only(parse, text)
-        if level:
-            state.level = level
-            label = self._content.level_labels[level][language]
-            menu = self._replies.menu_buttons(language)
-            return [
-                self._replies.ui_reply("level_noted", language, "help", menu, level=label)
-            ], None
         if self._may_follow_up(parse, text, state):
             # "milloin on vaalit?" right after the youth council answer: the NLU cannot
             # see that context, so the topic is offered rather than a "can't help".
@@ -432,6 +437,10 @@ class Router:
         itself ("why didn't it say the age limit?") is only the comment it is."""
         if not text.rstrip().endswith("?"):
             return []
+        return await self._surely_a_topic(text, state, language)
+
+    async def _surely_a_topic(self, text: str, state: ConversationData, language: str):
+        """The answer of the topic the NLU is sure the message asks about, or nothing."""
         try:
             parse = await self._nlu.parse(redact(text, marks=False).text)
         except NluUnavailable:
@@ -456,7 +465,7 @@ class Router:
             return False
         return not self._sure_of_topic(parse)
 
-    def _names_level_only(self, text: str, state: ConversationData) -> bool:
+    def _names_level_only(self, text: str, state: ConversationData, locale: str | None) -> bool:
         """A few words naming a level, which say nothing of the user's language: "grade 3",
         "lukio", "gymnasiet", or in a conversation under way "i'm in 6th grade" (the
         detector called it Swedish, and an English conversation got its answer in
@@ -468,7 +477,7 @@ class Router:
         if count <= LEVEL_ONLY_MAX_WORDS + 1:
             return True
         return (
-            state.language is not None
+            (state.language is not None or language_from_locale(locale) is not None)
             and count <= LEVEL_REPLY_MAX_WORDS
             and cues.tells_level(text) is not None
             and cues.language_by_function_words(text) is None

@@ -261,7 +261,7 @@ async def test_help_explains_and_asks_the_same_step_again(router, content):
     state = ConversationData()
     _, question = await say(router, state, "haluan antaa palautetta")
     help_reply, again = await say(router, state, "apua")
-    assert help_reply.text == content.feedback.text("help", "fi")
+    assert help_reply.text == content.feedback.text("about_category", "fi")  # what to do here
     assert again.text == question.text and state.feedback["step"] == "category"
 
 
@@ -768,7 +768,7 @@ async def test_a_question_at_the_unit_step_gets_help_and_is_no_unit(router, cont
     state = ConversationData()
     await _at_step(router, state)
     help_reply, again = await say(router, state, typed)
-    assert help_reply.text == content.feedback.text("help", "fi")
+    assert help_reply.text == content.feedback.text("about_unit", "fi")
     assert again.text == content.feedback.text("ask_unit", "fi")
     assert state.feedback["unit"] is None and state.feedback["step"] == "unit"
 
@@ -777,7 +777,7 @@ async def test_a_question_at_the_category_step_is_not_taken_as_the_feedback(rout
     state = ConversationData()
     _intro, question = await say(router, state, "haluan antaa palautetta")
     help_reply, again = await say(router, state, "en tiedä mikä näistä sopii minulle")
-    assert help_reply.text == content.feedback.text("help", "fi")
+    assert help_reply.text == content.feedback.text("about_category", "fi")
     assert state.feedback["text"] is None and state.feedback["step"] == "category"
 
 
@@ -803,11 +803,15 @@ async def _reply_wanted(router, state):
     await say(router, state, "kyllä")
 
 
-async def test_no_contact_after_all_typed_at_the_contact_step(router, content):
+@pytest.mark.parametrize(
+    "no_after_all",
+    ["en halua antaa numeroa", "I don't want to give my number", "jag vill inte ge mitt nummer"],
+)
+async def test_no_contact_after_all_typed_at_the_contact_step(router, content, no_after_all):
     state = ConversationData()
     await _reply_wanted(router, state)
     await say(router, state, "puhelimella")
-    [summary] = await say(router, state, "en halua antaa numeroa")
+    [summary] = await say(router, state, no_after_all)
     assert summary.text.startswith(content.feedback.text("summary", "fi").split("\n")[0])
     assert state.feedback["wants_reply"] is False and state.feedback["contact"] is None
 
@@ -818,4 +822,24 @@ async def test_an_address_typed_instead_of_choosing_how_is_taken(router, content
     [consent_q] = await say(router, state, "matti@example.com")
     assert state.feedback["contact"] == "matti@example.com"
     assert consent_q.text.startswith(content.feedback.text("ask_consent", "fi")[:20])
+
+
+async def test_an_address_typed_as_the_answer_to_reply_wanted_is_a_yes_and_taken(router, content):
+    state = ConversationData()
+    await _at_step(router, state)
+    await say(router, state, "Kallion ala-aste")
+    await say(router, state, "Vessat ovat rikki.")
+    [consent_q] = await say(router, state, "testi@example.com")
+    assert state.feedback["wants_reply"] is True
+    assert state.feedback["contact"] == "testi@example.com"
+    assert consent_q.text.startswith(content.feedback.text("ask_consent", "fi")[:20])
+
+
+@pytest.mark.parametrize("unit", ["Kallion ala-aste?", "Koulu nimeltä Mikä?"])
+async def test_a_unit_name_with_a_question_mark_is_the_unit(router, content, unit):
+    state = ConversationData()
+    await _at_step(router, state)
+    [text_q] = await say(router, state, unit)
+    assert state.feedback["unit"] == unit
+    assert text_q.text.startswith(content.feedback.text("ask_text", "fi")[:20])
 

@@ -183,7 +183,11 @@ def test_function_words_come_before_the_detector(content):
         ("¿Cómo puedo participar en la escuela de mi hijo?", "es"),
         ("Comment je peux participer à l'école de mon enfant?", "fr"),
         ("Okulda nasıl etkili olabilirim?", "tr"),
-        ("Hola", None),  # one word is not enough
+        ("Hola", "es"),  # one word alone, of four letters or more
+        ("Tere!", "et"),
+        ("mis", None),  # shorter: too little to go on
+        ("Guten Tag", "de"),
+        ("Kas ma saan anda tagasisidet?", "et"),
         ("mikä on Schule?", None),  # fewer than Finnish's
         ("I want to die", None),  # "die" is English, and the distress check's
         ("minä haluan vaikuttaa", None),  # "mina" is no Estonian word here
@@ -215,6 +219,9 @@ def test_no_labelled_or_training_message_is_taken_for_another_language(content):
         ("do you speak Russian?", True),
         ("finns det information på arabiska", True),
         ("Mikä bussi menee Kalasatamasta Arabianrantaan?", False),  # a district's name
+        ("voiko koulussa opiskella saksaa", False),  # a question about school
+        ("we speak french at home", False),
+        ("onko oman äidinkielen opetusta somaliksi?", False),
         ("Voiko koulussa opiskella saksaa ja ranskaa, kun on seitsemännellä luokalla?", False),
     ],
 )

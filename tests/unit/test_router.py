@@ -181,10 +181,22 @@ async def test_a_grade_told_in_an_english_conversation_keeps_english(router, nlu
     assert answer.text.startswith(content.topics["student_council"].variants["basic"]["en"][:40])
 
 
-@pytest.mark.parametrize("text", ["olen amiksessa", "im in grade 8", "mun lapsi on eskarissa"])
-async def test_a_level_told_on_its_own_is_noted(router, nlu, content, text):
+@pytest.mark.parametrize(
+    "text, locale, language",
+    [
+        ("olen amiksessa", None, "fi"),
+        ("im in grade 8", None, "en"),
+        ("mun lapsi on eskarissa", None, "fi"),
+        ("oon 7lk", None, "fi"),
+        ("i'm in 6th grade", "en", "en"),  # the detector said Swedish
+        ("jag går i åttan", "sv-FI", "sv"),
+    ],
+)
+async def test_a_level_told_on_its_own_is_noted(router, nlu, content, text, locale, language):
+    nlu.add(text, "affirm", 0.7)  # the NLU read "oon" as yes
     state = ConversationData()
-    [noted] = await say(router, state, text)
+    [noted] = await say(router, state, text, locale=locale)
+    assert noted.locale == language
     assert noted.text.startswith(content.ui["level_noted"][noted.locale].split("{")[0])
     assert state.level is not None
 
@@ -480,6 +492,10 @@ async def test_not_sure_without_guesses_does_not_ask_which_one(router, nlu, cont
         ("my friend wants to kill himself", "en"),
         ("someone hits my kid in school", "en"),
         ("jag vill inte leva längre", "sv"),
+        ("en jaksa elää enää", "fi"),
+        ("I don't want to live anymore", "en"),
+        ("jag blir slagen i skolan", "sv"),
+        ("someone is hitting my daughter at daycare", "en"),
     ],
 )
 async def test_distress_gets_where_to_find_help_before_anything_else(
@@ -489,7 +505,22 @@ async def test_distress_gets_where_to_find_help_before_anything_else(
     assert reply.topic == "distress" and reply.locale == language
     assert reply.text == content.ui["distress"][language] and "112" in reply.text
     assert [b.payload for b in reply.buttons] == [{"intent": "student_welfare"}]
-    assert nlu.calls == []
+
+
+async def test_distress_with_a_question_surely_on_a_topic_gets_both(router, nlu, content):
+    text = "the song hits me, anyway how do I join the student council?"
+    nlu.add(text, "student_council", 0.9)
+    help_reply, answer = await say(router, ConversationData(language="en"), text)
+    assert help_reply.topic == "distress" and answer.topic == "student_council"
+
+
+@pytest.mark.parametrize(
+    "text", ["lyödään vetoa että oppilaskunta ei tee mitään", "hit me up with info about the youth council"]
+)
+async def test_idioms_with_words_of_distress_are_questions(router, nlu, text):
+    nlu.add(text, "student_council", 0.9)
+    [reply] = await say(router, ConversationData(), text)
+    assert reply.topic == "student_council"
 
 
 async def test_a_question_about_preventing_bullying_is_for_the_nlu(router, nlu):
@@ -612,6 +643,17 @@ async def test_an_unsure_cancel_with_nothing_to_cancel_offers_the_likeliest_topi
     nlu.add("lopeta", "cancel", 0.95)
     [cancelled] = await say(router, ConversationData(), "lopeta")
     assert cancelled.topic == "cancel"
+
+
+async def test_what_does_that_mean_after_an_answer_gives_it_in_plain_finnish(router, nlu, content):
+    nlu.add("mikä on ruutiraha", "ruuti_budget")
+    state = ConversationData()
+    await say(router, state, "mikä on ruutiraha")
+    _switched, again = await say(router, state, "mitä se tarkoittaa?")
+    assert again.locale == "fi-x-selko" and again.topic == "ruuti_budget"
+    nlu.add("mitä se tarkoittaa vanhemmille?", "participation_rights", 0.8)
+    [question] = await say(router, ConversationData(), "mitä se tarkoittaa vanhemmille?")
+    assert question.topic == "participation_rights"  # a question of its own, for the NLU
 
 
 async def test_the_greeting_before_a_question_does_not_reach_the_nlu(router, nlu):
