@@ -287,10 +287,12 @@ FEEDBACK_TEXT_KEYS = (
     "ask_category", "choose_one", "ask_unit", "ask_text", "text_too_long",
     "unit_too_long", "ask_wants_reply", "ask_contact_method", "ask_email", "ask_phone",
     "bad_email", "bad_phone", "ask_consent", "consent_declined", "summary", "no_unit",
-    "no_reply", "reply_to", "redacted_note", "mark_identity_code", "mark_phone", "mark_email", "ask_send", "ask_edit", "stored",
+    "no_reply", "reply_to", "redacted_note", "mark_identity_code", "mark_phone",
+    "mark_email", "ask_send", "ask_edit", "stored",
     "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
-    "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_no_reply", "comment_skipped",
-    "no_draft", "offer_opening", "text_taken", "category_chosen", "about_category", "about_unit",
+    "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_no_reply",
+    "comment_skipped", "no_draft", "offer_opening", "text_taken", "category_chosen",
+    "about_category", "about_unit",
 )  # fmt: skip
 FEEDBACK_BUTTON_KEYS = (
     "skip", "yes", "no", "email", "phone", "send", "edit", "cancel", "retry",
@@ -670,7 +672,9 @@ def _other_languages(
     if not isinstance(raw, dict) or not raw or set(raw) & set(function_words):
         checker.fail(where, "expected lists for languages other than the answer languages")
         return {}
-    result = {code: _single_words(f"{where}.{code}", words, checker) for code, words in raw.items()}
+    result = {
+        code: _single_words(f"{where}.{code}", listed, checker) for code, listed in raw.items()
+    }
     _listed_once(where, {**function_words, **result}, checker)
     return result
 

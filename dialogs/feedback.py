@@ -203,9 +203,7 @@ class FeedbackDialog:
         if action == "cancel" or (not payload and self._fb.is_cancel(text)):
             state.feedback = None
             return [self._closing("cancelled", language)]
-        if not payload and (
-            self._fb.is_help(text) or self._fb.asks_about_step(draft.step, text)
-        ):
+        if not payload and (self._fb.is_help(text) or self._fb.asks_about_step(draft.step, text)):
             self._keep(state, draft)
             about = f"about_{draft.step}" if draft.step in ("category", "unit") else "help"
             return [

@@ -138,7 +138,7 @@ class Router:
     def _typed_thumbs_down_on_question(
         self, text: str, state: ConversationData, locale: str | None
     ) -> dict[str, str] | None:
-        """"👎" or "ei auttanut" typed while the level question is open: a rating of the
+        """ "👎" or "ei auttanut" typed while the level question is open: a rating of the
         topic, as after an answer (it asked the level again). The question offers no
         rating buttons, so they are not among the offered ones."""
         if not state.pending_topic or not text:
@@ -234,7 +234,9 @@ class Router:
             return self._smalltalk.languages_offered(language)
         if cues.asks_for_other_language(text):
             # "puhutko somalia?", written in a language of ours: the answer in it.
-            return self._smalltalk.choose_language_menu(language, "change_language", "other_language")
+            return self._smalltalk.choose_language_menu(
+                language, "change_language", "other_language"
+            )
 
         wants_plain = cues.wants_plain_language(text)
         requested = cues.requested_language(text)
@@ -439,7 +441,9 @@ class Router:
             return []
         return await self._surely_a_topic(text, state, language)
 
-    async def _surely_a_topic(self, text: str, state: ConversationData, language: str):
+    async def _surely_a_topic(
+        self, text: str, state: ConversationData, language: str
+    ) -> list[Reply]:
         """The answer of the topic the NLU is sure the message asks about, or nothing."""
         try:
             parse = await self._nlu.parse(redact(text, marks=False).text)
@@ -467,8 +471,8 @@ class Router:
 
     def _names_level_only(self, text: str, state: ConversationData, locale: str | None) -> bool:
         """A few words naming a level, which say nothing of the user's language: "grade 3",
-        "lukio", "gymnasiet", or in a conversation under way "i'm in 6th grade" (the
-        detector called it Swedish, and an English conversation got its answer in
+        "lukio", "gymnasiet"; or, when the conversation or the channel has a language,
+        a few words telling the level ("i'm in 6th grade": the detector called it
         Swedish), unless their small words settle it."""
         cues = self._content.cues
         if not cues.level(text):

@@ -59,5 +59,7 @@ class SmallTalkDialog:
         the last reply's language."""
         base = "fi" if language == "fi-x-selko" else language
         others = [code for code in ("en", "sv", "fi") if code != base]
-        replies = [self._replies.ui_reply("other_language", code, "change_language") for code in others]
+        replies = [
+            self._replies.ui_reply("other_language", code, "change_language") for code in others
+        ]
         return replies + self.choose_language_menu(language, "change_language", "other_language")

@@ -77,9 +77,7 @@ def _digest(token: str) -> str:
 
 def check_password_rules(password: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(
-            f"a password needs at least {MIN_PASSWORD} characters", "password_rules"
-        )
+        raise AccountError(f"a password needs at least {MIN_PASSWORD} characters", "password_rules")
 
 
 class Accounts:

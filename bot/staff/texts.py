@@ -62,7 +62,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact_email": "Sähköposti",
         "contact_phone": "Puhelin",
         "consent_given": "tallentamiseen annettu suostumus",
-        "no_contact": "Ei yhteystietoja: palautteen antaja ei pyytänyt vastausta tai ei antanut lupaa tallentaa yhteystietoja.",
+        "no_contact": (
+            "Ei yhteystietoja: palautteen antaja ei pyytänyt vastausta "
+            "tai ei antanut lupaa tallentaa yhteystietoja."
+        ),
         "history": "Tilahistoria",
         "change_status": "Muuta tilaa",
         "note": "Muistiinpano",
@@ -93,9 +96,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "forbidden": "Sinulla ei ole oikeutta tähän sivuun.",
         "not_found": "Ei löytynyt.",
         "method": "Tätä sivua ei voi avata näin. Palaa edelliselle sivulle.",
-        "expired": "Istuntosi on päättynyt. Kirjaudu uudelleen; jos olit kirjoittamassa muistiinpanoa, se ei tallentunut.",
+        "expired": (
+            "Istuntosi on päättynyt. Kirjaudu uudelleen; "
+            "jos olit kirjoittamassa muistiinpanoa, se ei tallentunut."
+        ),
         "account_error": "Tunnusta ei voitu tallentaa.",
-        "username_rules": "Käyttäjätunnuksessa saa olla 1–64 kirjainta (a–z), numeroa, pistettä, viivaa tai alaviivaa.",
+        "username_rules": (
+            "Käyttäjätunnuksessa saa olla 1–64 kirjainta (a–z), numeroa, "
+            "pistettä, viivaa tai alaviivaa."
+        ),
         "password_rules": "Salasanassa pitää olla vähintään 12 merkkiä.",
         "role_rules": "Valitse rooli listasta.",
         "user_exists": "Tällä nimellä on jo tunnus.",
@@ -159,7 +168,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "contact_email": "E-mail",
         "contact_phone": "Phone",
         "consent_given": "consent to store them given",
-        "no_contact": "No contact details: the sender did not ask for a reply, or did not consent to storing contact details.",
+        "no_contact": (
+            "No contact details: the sender did not ask for a reply, "
+            "or did not consent to storing contact details."
+        ),
         "history": "Status history",
         "change_status": "Change status",
         "note": "Note",
@@ -190,9 +202,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "forbidden": "You do not have access to this page.",
         "not_found": "Not found.",
         "method": "This page cannot be opened this way. Go back to the previous page.",
-        "expired": "Your session has ended. Please sign in again; a note you were writing was not saved.",
+        "expired": (
+            "Your session has ended. Please sign in again; a note you were writing was not saved."
+        ),
         "account_error": "The account could not be saved.",
-        "username_rules": "A username has 1–64 letters (a–z), digits, dots, hyphens or underscores.",
+        "username_rules": (
+            "A username has 1–64 letters (a–z), digits, dots, hyphens or underscores."
+        ),
         "password_rules": "A password needs at least 12 characters.",
         "role_rules": "Choose a role from the list.",
         "user_exists": "There is already an account with this name.",

@@ -436,7 +436,9 @@ def _return_path(request: web.Request) -> str:
         return request.path_qs
     referer = URL(request.headers.get("Referer", ""))
     same_site = not referer.host or referer.host == request.host.split(":")[0]
-    return referer.path_qs if same_site and referer.path.startswith("/staff/") else "/staff/feedback"
+    return (
+        referer.path_qs if same_site and referer.path.startswith("/staff/") else "/staff/feedback"
+    )
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -444,4 +446,3 @@ def _safe_next(value: str | None) -> str | None:
     if not value or not value.startswith("/staff/") or value.startswith("/staff/login"):
         return None
     return value if "//" not in value and "\\" not in value else None
-

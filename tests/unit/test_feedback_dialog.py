@@ -620,7 +620,9 @@ async def test_rating_comment_can_be_skipped(router, nlu, records, content):
     assert rating.comment is None and state.rating_comment is None
 
 
-async def test_a_comment_asking_to_be_called_says_comments_get_no_reply(router, nlu, records, content):
+async def test_a_comment_asking_to_be_called_says_comments_get_no_reply(
+    router, nlu, records, content
+):
     nlu.add("mikä on ruutiraha", "ruuti_budget")
     state = ConversationData()
     [answer] = await say(router, state, "mikä on ruutiraha")
@@ -842,4 +844,3 @@ async def test_a_unit_name_with_a_question_mark_is_the_unit(router, content, uni
     [text_q] = await say(router, state, unit)
     assert state.feedback["unit"] == unit
     assert text_q.text.startswith(content.feedback.text("ask_text", "fi")[:20])
-

@@ -515,7 +515,11 @@ async def test_distress_with_a_question_surely_on_a_topic_gets_both(router, nlu,
 
 
 @pytest.mark.parametrize(
-    "text", ["lyödään vetoa että oppilaskunta ei tee mitään", "hit me up with info about the youth council"]
+    "text",
+    [
+        "lyödään vetoa että oppilaskunta ei tee mitään",
+        "hit me up with info about the youth council",
+    ],
 )
 async def test_idioms_with_words_of_distress_are_questions(router, nlu, text):
     nlu.add(text, "student_council", 0.9)
@@ -682,7 +686,9 @@ async def test_another_language_gets_the_languages_there_are_in_each(router, nlu
     assert nlu.calls == []
 
 
-@pytest.mark.parametrize("text, language", [("puhutko somalia?", "fi"), ("do you speak Arabic?", "en")])
+@pytest.mark.parametrize(
+    "text, language", [("puhutko somalia?", "fi"), ("do you speak Arabic?", "en")]
+)
 async def test_asking_for_another_language_gets_the_languages_there_are(
     router, nlu, content, text, language
 ):
