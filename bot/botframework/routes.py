@@ -105,6 +105,14 @@ def _parse_activity(body: bytes) -> tuple[Activity | None, str]:
     for key in ("from", "recipient"):
         if key in raw and not isinstance(raw[key], dict):
             return None, f"'{key}' must be an object"
+    for key in ("entities", "attachments", "membersAdded", "membersRemoved"):
+        # botbuilder reads these lists' items as objects: "entities": [null] failed
+        # inside the turn, where it read as the channel refusing the reply (502).
+        listed = raw.get(key)
+        if key in raw and not (
+            isinstance(listed, list) and all(isinstance(i, dict) for i in listed)
+        ):
+            return None, f"'{key}' must be a list of objects"
     try:
         return Activity().deserialize(raw), ""
     except (Exception, RecursionError):  # noqa: BLE001 - msrest raises many kinds

@@ -129,6 +129,12 @@ async def test_a_request_without_a_valid_token_gets_401_and_no_reply(teams_bot, 
         (b"{not json", {}, 400),
         (b"[1, 2, 3]", {}, 400),
         (b'{"type": "message", "channelId": "msteams"}', {}, 400),
+        (  # found by the fuzz test: botbuilder failed on it inside the turn (502)
+            b'{"type": "message", "channelId": "msteams", "serviceUrl": "http://127.0.0.1:9/",'
+            b' "conversation": {"id": "c"}, "entities": [null]}',
+            {},
+            400,
+        ),
         (b"x" * 300_000, {}, 413),
         (b"{}", {"Authorization": "Bearer not-a-jwt"}, 401),
         (b"{}", {"Authorization": "Basic dXNlcjpwYXNz"}, 401),
