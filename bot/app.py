@@ -85,6 +85,7 @@ def build_router(
         ),
         max_comment_chars=config.feedback.max_comment_chars,
         clock=clock,
+        crisis_line=config.contacts.crisis_line,
     )
 
 

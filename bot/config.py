@@ -20,6 +20,7 @@ DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yml"
 SUPPORTED_LANGUAGES = ("fi", "sv", "en", "fi-x-selko")
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_PHONE_NUMBER = re.compile(r"\+?[0-9][0-9 ()-]{2,20}[0-9]")  # "112", "09 2525 0111", "+358 ..."
 
 
 class ConfigError(ValueError):
@@ -128,6 +129,13 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class ContactsConfig:
+    """Contact details the city confirms; none is written into the content."""
+
+    crisis_line: str = ""  # a crisis helpline number, added to the distress reply when set
+
+
+@dataclass(frozen=True)
 class ContentConfig:
     dir: str = "content"
 
@@ -150,6 +158,7 @@ class AppConfig:
     feedback: FeedbackConfig = field(default_factory=FeedbackConfig)
     retention: RetentionConfig = field(default_factory=RetentionConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    contacts: ContactsConfig = field(default_factory=ContactsConfig)
     links: dict[str, str] = field(default_factory=dict)
 
 
@@ -237,6 +246,11 @@ def _validate(config: AppConfig) -> None:
         raise ConfigError("config key 'language.detector': 'lingua', 'lingua_low' or 'langdetect'")
     if config.directline.token_ttl_seconds < 60:
         raise ConfigError("config key 'directline.token_ttl_seconds': at least 60")
+    crisis_line = config.contacts.crisis_line
+    if crisis_line and not _PHONE_NUMBER.fullmatch(crisis_line):
+        raise ConfigError(
+            "config key 'contacts.crisis_line': expected a phone number such as 09 1234 5678"
+        )
     for name, url in config.links.items():
         parsed = urlparse(url)
         if parsed.scheme != "https" or not parsed.netloc:
@@ -300,6 +314,7 @@ def load_config(
         "feedback": FeedbackConfig,
         "retention": RetentionConfig,
         "privacy": PrivacyConfig,
+        "contacts": ContactsConfig,
     }
     unknown = sorted(set(raw) - set(sections) - {"links"})
     if unknown:

@@ -27,6 +27,7 @@ UI_KEYS = (
     "clarify_level",
     "level_not_covered",
     "distress",
+    "distress_crisis_line",
     "greet_again",
     "level_noted",
     "no_easy_language",

@@ -18,11 +18,13 @@ class FallbackDialog:
         topic_ids: set[str],
         suggestion_min_confidence: float,
         max_suggestions: int,
+        crisis_line: str = "",
     ) -> None:
         self._replies = replies
         self._topic_ids = topic_ids
         self._min = suggestion_min_confidence
         self._max = max_suggestions
+        self._crisis_line = crisis_line
 
     def not_sure(self, parse: Parse, language: str, context: str | None = None) -> Reply:
         """Low confidence: the likeliest participation topics as buttons, plus help.
@@ -53,7 +55,13 @@ class FallbackDialog:
     def distress(self, language: str) -> Reply:
         """Bullying or despair: where to get help, and the pupil welfare answer."""
         buttons = self._replies.topic_buttons(["student_welfare"], language)
-        return self._replies.ui_reply("distress", language, "distress", buttons)
+        reply = self._replies.ui_reply("distress", language, "distress", buttons)
+        if not self._crisis_line:
+            return reply
+        line = self._replies.content.ui_text(
+            "distress_crisis_line", language, number=self._crisis_line
+        )
+        return Reply(f"{reply.text} {line}", reply.topic, reply.locale, reply.buttons)
 
     def nlu_unavailable(self, language: str) -> Reply:
         buttons = self._replies.menu_buttons(language) + [self._replies.help_button(language)]

@@ -99,6 +99,7 @@ class Router:
         feedback: FeedbackSettings | None = None,
         max_comment_chars: int = 500,
         clock: Callable[[], datetime] | None = None,
+        crisis_line: str = "",
     ) -> None:
         self._content = content
         self._nlu = nlu
@@ -114,7 +115,11 @@ class Router:
         self._answers = AnswerDialog(content, self._replies, self._quality.rating_buttons)
         self._smalltalk = SmallTalkDialog(content, self._replies, self._answers)
         self._fallback = FallbackDialog(
-            self._replies, set(content.topics), suggestion_min_confidence, max_suggestions
+            self._replies,
+            set(content.topics),
+            suggestion_min_confidence,
+            max_suggestions,
+            crisis_line,
         )
 
     async def respond(self, message: UserMessage, state: ConversationData) -> list[Reply]:

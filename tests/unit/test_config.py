@@ -13,6 +13,9 @@ def test_defaults_and_env_override():
     assert config.server.host == "127.0.0.1"
     assert config.nlu.token == "t"
     assert load_config(DEFAULT_CONFIG_PATH, environ={}).server.port == 3978
+    assert load_config(DEFAULT_CONFIG_PATH, environ={}).contacts.crisis_line == ""
+    number = load_config(DEFAULT_CONFIG_PATH, environ={"CRISIS_LINE": "09 1234 5678"})
+    assert number.contacts.crisis_line == "09 1234 5678"
 
 
 @pytest.mark.parametrize(
@@ -31,6 +34,7 @@ def test_defaults_and_env_override():
         ({"bot_framework": {"allow_unauthenticated": "maybe"}}, "bot_framework.allow_unauth"),
         ({"feedback": {"max_text_chars": 0}}, "feedback.max_text_chars"),
         ({"retention": {"feedback_days": -1}}, "retention.feedback_days"),
+        ({"contacts": {"crisis_line": "call us"}}, "contacts.crisis_line"),
     ],
 )
 def test_bad_values_name_the_key(overrides, key):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.app import build_router
@@ -505,6 +507,20 @@ async def test_distress_gets_where_to_find_help_before_anything_else(
     assert reply.topic == "distress" and reply.locale == language
     assert reply.text == content.ui["distress"][language] and "112" in reply.text
     assert [b.payload for b in reply.buttons] == [{"intent": "student_welfare"}]
+
+
+async def test_a_configured_crisis_line_is_named_in_the_help(config, content, nlu):
+    """No number is written into the content; the city's confirmed one comes from config
+    (a made-up test number here)."""
+    contacts = dataclasses.replace(config.contacts, crisis_line="09 1234 5678")
+    router = build_router(
+        dataclasses.replace(config, contacts=contacts), content, nlu, MemoryRecords()
+    )
+    [reply] = await say(router, ConversationData(language="sv"), "jag vill inte leva längre")
+    assert reply.text.startswith(content.ui["distress"]["sv"])
+    assert reply.text.endswith(
+        content.ui["distress_crisis_line"]["sv"].format(number="09 1234 5678")
+    )
 
 
 async def test_distress_with_a_question_surely_on_a_topic_gets_both(router, nlu, content):
