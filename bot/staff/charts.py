@@ -39,36 +39,52 @@ def horizontal_bars(title: str, values: dict[str, float], unit: str = "") -> str
     )
 
 
-def stacked_weeks(title: str, per_week: dict[str, dict[str, int]]) -> str:
-    """Feedback per category per week: one stacked column per week, with a legend."""
+LEGEND_COLUMNS = 3  # legend entries per row: six categories fit in two rows of 640 px
+LEGEND_ROW = 18
+
+
+def stacked_weeks(
+    title: str, per_week: dict[str, dict[str, int]], names: dict[str, str] | None = None
+) -> str:
+    """Feedback per category per week: one stacked column per week, with a legend
+    (`names`: a category code's name, as staff read it)."""
+    names = names or {}
     weeks = list(per_week)
     categories = sorted({code for counts in per_week.values() for code in counts})
-    width, height, bottom, left = 640, 260, 40, 40
+    legend_rows = -(-len(categories) // LEGEND_COLUMNS)
+    width, chart_height, bottom, left = 640, 260, 40, 40
+    height = chart_height + legend_rows * LEGEND_ROW
     top = max((sum(c.values()) for c in per_week.values()), default=0) or 1
     column = (width - left - 20) / max(1, len(weeks))
     parts = []
     for index, week in enumerate(weeks):
         x = left + index * column + 4
-        y = height - bottom
+        y = chart_height - bottom
         for number, code in enumerate(categories):
             count = per_week[week].get(code, 0)
-            size = (height - bottom - 20) * count / top
+            size = (chart_height - bottom - 20) * count / top
             y -= size
             color = PALETTE[number % len(PALETTE)]
+            label = escape(names.get(code, code))
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{column - 8:.1f}" height="{size:.1f}" '
-                f'fill="{color}"><title>{escape(week)} {escape(code)}: {count}</title></rect>'
+                f'fill="{color}"><title>{escape(week)} {label}: {count}</title></rect>'
             )
         parts.append(
-            f'<text x="{x + (column - 8) / 2:.1f}" y="{height - bottom + 16}" '
+            f'<text x="{x + (column - 8) / 2:.1f}" y="{chart_height - bottom + 16}" '
             f'text-anchor="middle" font-size="11">{escape(week)}</text>'
         )
-    legend = "".join(
-        f'<rect x="{left + i * 150}" y="{height - 14}" width="10" height="10" '
-        f'fill="{PALETTE[i % len(PALETTE)]}"/><text x="{left + i * 150 + 14}" y="{height - 5}" '
-        f'font-size="11">{escape(code)}</text>'
-        for i, code in enumerate(categories)
-    )
+    entry_width = (width - left) / LEGEND_COLUMNS
+    legend = []
+    for i, code in enumerate(categories):
+        x = left + (i % LEGEND_COLUMNS) * entry_width
+        y = chart_height - 14 + (i // LEGEND_COLUMNS) * LEGEND_ROW
+        legend.append(
+            f'<rect x="{x:.0f}" y="{y}" width="10" height="10" '
+            f'fill="{PALETTE[i % len(PALETTE)]}"/><text x="{x + 14:.0f}" y="{y + 9}" '
+            f'font-size="11">{escape(names.get(code, code))}</text>'
+        )
+    legend = "".join(legend)
     return (
         f'<svg role="img" aria-label="{escape(title)}" viewBox="0 0 {width} {height}" '
         f'width="100%" class="chart"><title>{escape(title)}</title>'

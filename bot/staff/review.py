@@ -337,13 +337,14 @@ class Review:
                     FeedbackRecord.service_code,
                     FeedbackRecord.language,
                     FeedbackRecord.channel,
+                    FeedbackRecord.service_name,
                 ).where(FeedbackRecord.requested_at >= since)
             ).all()
             ratings = session.execute(
                 select(AnswerRatingRecord.topic, AnswerRatingRecord.helpful)
             ).all()
         per_week: dict[str, Counter] = defaultdict(Counter)
-        for requested, code, _language, _channel in feedback:
+        for requested, code, _language, _channel, _name in feedback:
             moment = requested if requested.tzinfo else requested.replace(tzinfo=UTC)
             year, week, _ = moment.isocalendar()
             per_week[f"{year}-W{week:02d}"][code] += 1
@@ -356,6 +357,7 @@ class Review:
             "languages": Counter(row[2] for row in feedback),
             "channels": Counter(row[3] for row in feedback),
             "top_unanswered": self.unanswered_groups()[:10],
+            "category_names": {row[1]: row[4] for row in feedback},
         }
 
     # -- unanswered questions --------------------------------------------------------------

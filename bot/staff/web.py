@@ -282,7 +282,9 @@ class StaffApp:
         languages = {t.get(f"lang_{k}", k): v for k, v in figures["languages"].items()}
         channels = {t.get(f"channel_{k}", k): v for k, v in figures["channels"].items()}
         svgs = {
-            "per_week": charts.stacked_weeks(t["per_week"], figures["per_week"]),
+            "per_week": charts.stacked_weeks(
+                t["per_week"], figures["per_week"], figures["category_names"]
+            ),
             "ratings": charts.horizontal_bars(t["ratings"], named_shares, " %"),
             "languages": charts.horizontal_bars(t["language_mix"], languages),
             "channels": charts.horizontal_bars(t["channel_mix"], channels),
