@@ -39,6 +39,7 @@ LANG_COOKIE = "kasko_staff_lang"
 SIGNED_IN = web.AppKey("staff_signed_in", SignedIn)
 ADMIN_ONLY = ("/staff/users", "/staff/audit", "/staff/purge", ".csv", "/open311.json")
 PUBLIC = ("/staff/login", "/staff/static/")
+AUDIT_PAGE_SIZE = 100
 HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
@@ -359,9 +360,17 @@ class StaffApp:
         raise web.HTTPFound("/staff/users")
 
     async def audit_page(self, request: web.Request) -> web.StreamResponse:
-        events = await asyncio.to_thread(self.accounts.audit_log)
+        """The newest events first, AUDIT_PAGE_SIZE a page (?page=2 for older ones)."""
+        raw = request.query.get("page", "1")
+        page = max(1, int(raw)) if raw.isdigit() else 1
+        offset = (page - 1) * AUDIT_PAGE_SIZE
+        # One more than a page: whether there is an older page to link to.
+        events = await asyncio.to_thread(self.accounts.audit_log, AUDIT_PAGE_SIZE + 1, offset)
         await self.audit(request, "view_audit")
-        return self.render(request, "audit.html", events=events)
+        older = len(events) > AUDIT_PAGE_SIZE
+        return self.render(
+            request, "audit.html", events=events[:AUDIT_PAGE_SIZE], page=page, older=older
+        )
 
     async def purge_now(self, request: web.Request) -> web.StreamResponse:
         counts = await asyncio.to_thread(

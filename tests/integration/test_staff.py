@@ -307,6 +307,22 @@ async def test_status_change_is_recorded_with_history_and_audit(staff_bot, staff
         assert "reviewer1" in audit and "status" in audit and reference in audit
 
 
+async def test_the_audit_log_pages_from_the_newest(staff_bot):
+    async with client() as session:
+        await sign_in(session, staff_bot, ADMIN)
+        for _ in range(105):  # each view of the list is an audited event
+            async with session.get(f"{staff_bot}/staff/feedback") as response:
+                assert response.status == 200
+        async with session.get(f"{staff_bot}/staff/audit") as response:
+            first = await response.text()
+        async with session.get(f"{staff_bot}/staff/audit?page=2") as response:
+            second = await response.text()
+        async with session.get(f"{staff_bot}/staff/audit?page=abc") as response:
+            assert response.status == 200 and "page=2" in await response.text()
+    assert first.count("<tr><td>") == 100 and 'href="/staff/audit?page=2"' in first
+    assert 0 < second.count("<tr><td>") and 'href="/staff/audit?page=1"' in second
+
+
 async def test_csv_export_is_rfc4180_and_formula_safe(staff_bot, staff_db):
     async with client() as session:
         await sign_in(session, staff_bot, ADMIN)
