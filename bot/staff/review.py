@@ -374,6 +374,8 @@ class Review:
             group = groups.setdefault(key, new_group(key))
             group["texts"].append(row.text)
             group["ids"].append(row.id)
+            if not row.handled:
+                group["open_ids"].append(row.id)
             group["languages"][row.language] += 1
             group["reasons"][row.reason] += 1
             for guess in json.loads(row.guesses or "[]")[:1]:
@@ -405,6 +407,7 @@ def new_group(key: str) -> dict:
         "key": key,
         "texts": [],
         "ids": [],
+        "open_ids": [],  # not yet marked handled: what the button marks
         "languages": Counter(),
         "reasons": Counter(),
         "guesses": Counter(),
@@ -426,6 +429,7 @@ def merge_similar(groups: list[dict]) -> list[dict]:
             continue
         home["texts"] += group["texts"]
         home["ids"] += group["ids"]
+        home["open_ids"] += group["open_ids"]
         for counter in ("languages", "reasons", "guesses"):
             home[counter] += group[counter]
     return merged

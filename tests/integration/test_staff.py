@@ -369,6 +369,11 @@ async def test_unanswered_questions_are_grouped_and_can_be_marked_handled(staff_
         async with session.get(f"{staff_bot}/staff/unanswered") as response:
             after = re.findall(r"<tr>\s*<td>(\d+)</td>", await response.text())
         assert len(after) == len(rows) - 1
+        async with session.get(f"{staff_bot}/staff/unanswered?handled=1") as response:
+            everything = await response.text()
+    # The handled group is shown as handled, with no button to mark it again.
+    assert TEXTS["fi"]["handled"] in everything and TEXTS["fi"]["hide_handled"] in everything
+    assert everything.count('name="ids"') == len(rows) - 1
 
 
 async def test_dashboard_draws_charts_from_the_records(staff_bot):
