@@ -293,12 +293,12 @@ FEEDBACK_TEXT_KEYS = (
     "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
     "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_no_reply",
     "comment_skipped", "no_draft", "offer_opening", "text_taken", "category_chosen",
-    "about_category", "about_unit",
+    "about_category", "about_unit", "ask_unit_or_text",
 )  # fmt: skip
 FEEDBACK_BUTTON_KEYS = (
     "skip", "yes", "no", "email", "phone", "send", "edit", "cancel", "retry",
     "edit_category", "edit_unit", "edit_text", "edit_contact", "rate_up", "rate_down",
-    "use_opening",
+    "use_opening", "as_unit", "as_text",
 )  # fmt: skip
 
 

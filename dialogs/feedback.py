@@ -48,6 +48,7 @@ from bot.storage.redaction import (
     redact,
 )
 from content.store import ContentStore
+from content.text import words
 from dialogs.messages import Button, Reply, UserMessage
 from dialogs.records import FeedbackSubmission, RecordNotSaved, RecordSink, new_reference
 from dialogs.replies import ReplyFactory
@@ -125,6 +126,9 @@ class Draft:
     requested_at: str | None = None
     editing: bool = False
     failed: bool = False
+    # A long message typed at the unit step, redacted, until the user says whether it
+    # is the unit's name or the feedback itself.
+    unit_or_text: str | None = None
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Draft:
@@ -243,19 +247,53 @@ class FeedbackDialog:
         return [*note, self._prompt(draft, language)] if note else self._again(draft, language)
 
     async def _on_unit(self, draft, action, value, text, message, state, language, now):
+        if draft.unit_or_text is not None:
+            return self._unit_or_text(draft, action, text, language)
         if not (draft.text or draft.editing or action) and self._says_what_is_wrong(text):
-            # The feedback itself, typed as the answer to "which unit?": kept as the
-            # text, and the unit asked again (it was stored as the unit's name).
+            # A sentence as the answer to "which unit?": the feedback itself (it was
+            # stored as the unit's name) or a long official name. Longer than any
+            # unit's name, it is the feedback; else the user says which.
             cleaned = redact(text)
-            draft.text, draft.redacted = cleaned.text, draft.redacted or cleaned.changed
-            note = Reply(self._fb.text("text_taken", language), TOPIC, language)
-            return [note, self._prompt(draft, language)]
+            draft.redacted = draft.redacted or cleaned.changed
+            if len(text) > self._settings.max_unit_chars:
+                draft.text = cleaned.text
+                note = Reply(self._fb.text("text_taken", language), TOPIC, language)
+                return [note, self._prompt(draft, language)]
+            draft.unit_or_text = cleaned.text
+            return [self._unit_or_text_question(language)]
         after = "wants_reply" if draft.text else "text"  # the text came at the first step
         if action in ("skip", "no"):  # "ohita", "en tiedä", "ei"
             draft.unit = None
             return [self._advance(draft, after, language)]
         limit = self._settings.max_unit_chars
         return self._take_text(draft, action, text, "unit", limit, "unit_too_long", after, language)
+
+    def _unit_or_text(self, draft, action, text, language) -> list[Reply]:
+        """The answer to "is this the unit's name or your feedback?" (button or typed)."""
+        said = words(text)
+        as_unit = action == "as_unit" or (
+            not action and self._fb.answers["edit_unit"].found_in(said)
+        )
+        as_text = action == "as_text" or (
+            not action and self._fb.answers["edit_text"].found_in(said)
+        )
+        if as_unit == as_text:
+            return [self._unit_or_text_question(language)]
+        answer, draft.unit_or_text = draft.unit_or_text, None
+        if as_unit:
+            draft.unit = answer
+            return [self._advance(draft, "text", language)]
+        draft.text = answer
+        note = Reply(self._fb.text("text_taken", language), TOPIC, language)
+        return [note, self._prompt(draft, language)]
+
+    def _unit_or_text_question(self, language: str) -> Reply:
+        buttons = (
+            self._button("as_unit", language, fb="as_unit"),
+            self._button("as_text", language, fb="as_text"),
+            *self._cancel_button(language),
+        )
+        return Reply(self._fb.text("ask_unit_or_text", language), TOPIC, language, buttons)
 
     async def _on_text(self, draft, action, value, text, message, state, language, now):
         if action in ("use_opening", "yes") and draft.opening:

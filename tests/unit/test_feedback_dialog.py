@@ -783,18 +783,44 @@ async def test_a_question_at_the_category_step_is_not_taken_as_the_feedback(rout
     assert state.feedback["text"] is None and state.feedback["step"] == "category"
 
 
-async def test_the_feedback_typed_at_the_unit_step_is_the_text_and_the_unit_asked_again(
+async def test_a_sentence_typed_as_the_unit_is_asked_about_and_kept_as_the_user_says(
+    router, content
+):
+    """ "Ruoka on aina kylmää ..." as the unit was stored as the unit's name; a long
+    official name taken as the feedback was as wrong. The user says which it is."""
+    complaint = "ruoka on aina kylmää ja pahaa meidän koulussa"
+    state = ConversationData()
+    await _at_step(router, state)
+    [which] = await say(router, state, complaint)
+    assert which.text == content.feedback.text("ask_unit_or_text", "fi")
+    assert {"fb": "as_text"} in payloads(which) and state.feedback["unit"] is None
+    note, again = await say(router, state, "se on palaute")  # typed, or the button
+    assert note.text == content.feedback.text("text_taken", "fi")
+    assert again.text == content.feedback.text("ask_unit", "fi")
+    assert state.feedback["text"] == complaint
+    [reply_q] = await say(router, state, "Kallion ala-aste")
+    assert state.feedback["unit"] == "Kallion ala-aste"
+    assert reply_q.text == content.feedback.text("ask_wants_reply", "fi")
+
+    name = "Stadin ammatti- ja aikuisopisto, Myllypuron toimipaikka, sähkö- ja automaatioala"
+    state = ConversationData()
+    await _at_step(router, state)
+    [which] = await say(router, state, name)
+    [text_q] = await click(router, state, which, fb="as_unit")
+    assert state.feedback["unit"] == name and state.feedback["text"] is None
+    assert text_q.text.startswith(content.feedback.text("ask_text", "fi")[:20])
+
+
+async def test_a_message_longer_than_any_unit_name_at_the_unit_step_is_the_feedback(
     router, content
 ):
     state = ConversationData()
     await _at_step(router, state)
-    note, again = await say(router, state, "ruoka on aina kylmää ja pahaa meidän koulussa")
+    long_text = "Ruoka on ollut kylmää koko viikon, eikä kukaan ole kertonut miksi. " * 4
+    note, again = await say(router, state, long_text)
     assert note.text == content.feedback.text("text_taken", "fi")
+    assert state.feedback["text"] == long_text.strip()
     assert again.text == content.feedback.text("ask_unit", "fi")
-    assert state.feedback["text"] == "ruoka on aina kylmää ja pahaa meidän koulussa"
-    [reply_q] = await say(router, state, "Kallion ala-aste")
-    assert state.feedback["unit"] == "Kallion ala-aste"
-    assert reply_q.text == content.feedback.text("ask_wants_reply", "fi")
 
 
 async def _reply_wanted(router, state):
