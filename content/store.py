@@ -162,7 +162,8 @@ class Cues:
 
     def other_language(self, text: str) -> str | None:
         """The language, not an answer language, whose small words the message uses:
-        two or more of one such language's, and more than of the answer languages'."""
+        two or more of one such language's, and more than of the answer languages';
+        or one such word of four letters or more as the whole message ("Tere!")."""
         message = words(text)
         ours = sum(word in listed for listed in self.function_words.values() for word in message)
         for language, listed in self.other_languages.items():

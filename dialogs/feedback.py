@@ -98,6 +98,11 @@ def normalise_phone(text: str) -> str | None:
     return compact if 7 <= digits <= 15 else None
 
 
+def contact_method_in(text: str) -> str | None:
+    """ "email" or "phone" when the message holds an address or a number, else None."""
+    return "email" if find_email(text) else "phone" if find_phone(text) else None
+
+
 @dataclass
 class FeedbackSettings:
     timeout: timedelta = timedelta(minutes=30)
@@ -234,8 +239,7 @@ class FeedbackDialog:
         notes = []
         if not draft.editing and self._says_what_is_wrong(text, TYPED_TEXT_MIN_WORDS):
             # The feedback itself, typed as the answer to "what is it about?".
-            cleaned = redact(text)
-            draft.text, draft.redacted = cleaned.text, draft.redacted or cleaned.changed
+            draft.text = self._cleaned(draft, text)
             notes.append(self._fb.text("text_taken", language))
             if chosen:
                 label = self._fb.categories[value].label[language]
@@ -253,13 +257,10 @@ class FeedbackDialog:
             # A sentence as the answer to "which unit?": the feedback itself (it was
             # stored as the unit's name) or a long official name. Longer than any
             # unit's name, it is the feedback; else the user says which.
-            cleaned = redact(text)
-            draft.redacted = draft.redacted or cleaned.changed
+            cleaned = self._cleaned(draft, text)
             if len(text) > self._settings.max_unit_chars:
-                draft.text = cleaned.text
-                note = Reply(self._fb.text("text_taken", language), TOPIC, language)
-                return [note, self._prompt(draft, language)]
-            draft.unit_or_text = cleaned.text
+                return self._text_taken(draft, cleaned, language)
+            draft.unit_or_text = cleaned
             return [self._unit_or_text_question(language)]
         after = "wants_reply" if draft.text else "text"  # the text came at the first step
         if action in ("skip", "no"):  # "ohita", "en tiedä", "ei"
@@ -283,7 +284,11 @@ class FeedbackDialog:
         if as_unit:
             draft.unit = answer
             return [self._advance(draft, "text", language)]
-        draft.text = answer
+        return self._text_taken(draft, answer, language)
+
+    def _text_taken(self, draft: Draft, text: str, language: str) -> list[Reply]:
+        """The feedback, typed at the unit step: kept as the text, the unit asked again."""
+        draft.text = text
         note = Reply(self._fb.text("text_taken", language), TOPIC, language)
         return [note, self._prompt(draft, language)]
 
@@ -314,13 +319,18 @@ class FeedbackDialog:
         if len(text) > limit:
             note = self._fb.text(too_long, language, max_chars=limit)
             return [Reply(note, TOPIC, language), self._prompt(draft, language)]
-        cleaned = redact(text)
-        setattr(draft, field, cleaned.text)
-        draft.redacted = draft.redacted or cleaned.changed
+        setattr(draft, field, self._cleaned(draft, text))
         return [self._advance(draft, next_step, language)]
 
+    @staticmethod
+    def _cleaned(draft: Draft, text: str) -> str:
+        """Free text as the draft keeps it: redacted as it arrives, and the draft notes it."""
+        cleaned = redact(text)
+        draft.redacted = draft.redacted or cleaned.changed
+        return cleaned.text
+
     async def _on_wants_reply(self, draft, action, value, text, message, state, language, now):
-        if not action and (find_email(text) or find_phone(text)):
+        if not action and contact_method_in(text):
             # The address itself as the answer to "do you want a reply?": a yes, and it.
             draft.wants_reply = True
             return await self._on_contact_method(
@@ -340,7 +350,7 @@ class FeedbackDialog:
             draft.contact_method = action
             draft.step = "contact"
             return [self._prompt(draft, language)]
-        typed = "email" if find_email(text) else "phone" if find_phone(text) else None
+        typed = contact_method_in(text)
         if typed:  # the address or number itself, typed instead of choosing how
             draft.contact_method = typed
             draft.step = "contact"
@@ -348,7 +358,7 @@ class FeedbackDialog:
         return self._again(draft, language)
 
     async def _on_contact(self, draft, action, value, text, message, state, language, now):
-        if action == "no" and not (find_email(text) or find_phone(text)):
+        if action == "no" and not contact_method_in(text):
             # "en halua antaa numeroa": no reply after all, as the "No" button earlier.
             self._forget_contact(draft)
             return [self._advance(draft, "confirm", language, force=True)]

@@ -72,5 +72,13 @@ def typed_labels(buttons: Iterable[Button]) -> dict[str, dict[str, str]]:
     return {key: payload for key, payload in found.items() if key not in shared}
 
 
+def typed_payload(text: str, buttons: Iterable[Button]) -> dict[str, str] | None:
+    """The payload of the one of `buttons` that this typed message stands for, or None."""
+    if not text:
+        return None
+    labels = typed_labels(buttons)
+    return next((labels[key] for key in typed_keys(text) if key in labels), None)
+
+
 def _is_symbol(ch: str) -> bool:
     return unicodedata.category(ch) == "So"  # emoji and other pictographs

@@ -32,7 +32,7 @@ from dialogs.answer import AnswerDialog
 from dialogs.fallback import FallbackDialog
 from dialogs.feedback import FeedbackDialog, FeedbackSettings
 from dialogs.language import ANSWER_LANGUAGES, LanguagePolicy, language_from_locale
-from dialogs.messages import Button, Reply, UserMessage, typed_keys, typed_labels
+from dialogs.messages import Button, Reply, UserMessage, typed_payload
 from dialogs.quality import QualityDialog
 from dialogs.records import RecordSink
 from dialogs.replies import ReplyFactory
@@ -132,13 +132,8 @@ class Router:
     @staticmethod
     def _typed_button(text: str, state: ConversationData) -> dict[str, str] | None:
         """The payload of the button last offered that this typed message stands for."""
-        if not state.offered or not text:
-            return None
-        offered = typed_labels(Button(label, payload) for label, payload in state.offered.items())
-        for key in typed_keys(text):
-            if key in offered:
-                return offered[key]
-        return None
+        offered = (Button(label, payload) for label, payload in state.offered.items())
+        return typed_payload(text, offered)
 
     def _typed_thumbs_down_on_question(
         self, text: str, state: ConversationData, locale: str | None
@@ -150,8 +145,7 @@ class Router:
             return None
         language = self._language.current(state, locale)
         _, down = self._quality.rating_buttons(state.pending_topic, language)
-        keys = typed_labels([down])
-        return next((down.payload for key in typed_keys(text) if key in keys), None)
+        return typed_payload(text, [down])
 
     def error_reply(self, state: ConversationData, locale: str | None) -> Reply:
         """The fixed polite reply of the turn error handler."""
