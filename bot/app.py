@@ -41,6 +41,7 @@ from dialogs.language import LanguagePolicy
 from dialogs.records import RecordSink
 from dialogs.router import Router
 from nlu.client import NluClient, RasaNluClient
+from nlu.early import EarlyParses
 from nlu.language import create_detector
 from nlu.resilience import CircuitBreaker, ParseCache
 
@@ -194,10 +195,15 @@ def create_app(
     record_sink = records or SqlRecordStore(
         engine, on_saved=lambda kind: metrics.records.labels(kind).inc()
     )
-    router = build_router(config, content, nlu_client, record_sink)
+    early = EarlyParses(nlu_client)
+    router = build_router(config, content, early, record_sink)
     conversation_state = JsonConversationState(storage or SqlStorage(engine))
     bot = AssistantBot(
-        router, conversation_state, Pseudonymiser(config.privacy.pseudonym_secret), metrics
+        router,
+        conversation_state,
+        Pseudonymiser(config.privacy.pseudonym_secret),
+        metrics,
+        early,
     )
 
     async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

@@ -3,11 +3,16 @@
 The bot only translates: activity -> UserMessage -> Router -> Replies -> activities.
 Conversation state is saved after every turn, also after a failed one (the
 error handler resets it), so the next turn starts from a consistent state.
+
+The bot also remembers which conversations its last turns left reading
+questions, so that a channel can send a typed message to the NLU before the
+turn has read the state (`parse_early`, nlu/early.py).
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from botbuilder.core import ActivityHandler, ConversationState, InvokeResponse, TurnContext
@@ -25,6 +30,12 @@ from bot.metrics import Metrics
 from dialogs.messages import Reply
 from dialogs.router import Router
 from dialogs.state import ConversationData
+from nlu.early import EarlyParses
+
+# Conversations remembered as reading questions; the oldest are forgotten first (a
+# forgotten one only waits for its state before its question leaves).
+READING_KEPT = 10_000
+_READS_QUESTIONS = "kasko.reads_questions"
 
 
 class AssistantBot(ActivityHandler):
@@ -34,12 +45,39 @@ class AssistantBot(ActivityHandler):
         conversation_state: ConversationState,
         pseudonymise: Callable[[str | None], str] | None = None,
         metrics: Metrics | None = None,
+        early: EarlyParses | None = None,
     ) -> None:
         self._router = router
         self._conversation_state = conversation_state
         self._data = conversation_state.create_property("ConversationData")
         self._pseudonymise = pseudonymise
         self._metrics = metrics or Metrics()
+        self._early = early
+        self._reading: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    async def parse_early(self, channel: str, conversation_id: str, text: str | None) -> str | None:
+        """Send a typed message's question to the NLU before its turn reads the state.
+
+        Only when this process answered the conversation's last turn and left it
+        reading questions: text typed into the feedback dialog, or after another
+        replica's turn moved the conversation on, waits for the turn. Each request
+        forgets that note until its turn is saved, so a second message sent during
+        a turn waits too. Returns the question started, for `release_early`.
+        """
+        key = (channel, conversation_id)
+        reading = key in self._reading
+        self._reading.pop(key, None)
+        if self._early is None or text is None or not reading:
+            return None
+        question = self._router.question_for_nlu(text)
+        if question is not None:
+            await self._early.start(question)
+        return question
+
+    def release_early(self, question: str | None) -> None:
+        """The request is over: an early parse its turn did not take is dropped."""
+        if question is not None and self._early is not None:
+            self._early.release(question)
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         started = time.perf_counter()
@@ -47,13 +85,26 @@ class AssistantBot(ActivityHandler):
         turn_context.on_send_activities(address_replies)
         await super().on_turn(turn_context)
         await self._conversation_state.save_changes(turn_context)
+        if turn_context.turn_state.get(_READS_QUESTIONS):
+            self._note_reading(turn_context.activity)
         self._metrics.turns.labels(channel).inc()
         self._metrics.turn_seconds.labels(channel).observe(time.perf_counter() - started)
 
     async def _state(self, turn_context: TurnContext) -> ConversationData:
         return ConversationData.from_dict(await self._data.get(turn_context, dict))
 
+    def _note_reading(self, activity) -> None:
+        """The saved state reads questions: the next message may go to the NLU early."""
+        if activity.conversation is None or not isinstance(activity.conversation.id, str):
+            return
+        key = (str(activity.channel_id), activity.conversation.id)
+        self._reading[key] = None
+        self._reading.move_to_end(key)
+        if len(self._reading) > READING_KEPT:
+            self._reading.popitem(last=False)
+
     async def _send(self, turn_context: TurnContext, state: ConversationData, replies: list[Reply]):
+        turn_context.turn_state[_READS_QUESTIONS] = self._router.reads_questions(state)
         await self._data.set(turn_context, state.to_dict())
         if replies:
             as_card = wants_cards(turn_context.activity)

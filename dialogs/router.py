@@ -248,21 +248,7 @@ class Router:
         else:
             language = self._language.observe(state, text, message.locale)
         explicit = wants_plain or bool(requested)
-        # "Hello, my child goes to daycare, how can I ...": the question, not the hello
-        # (the NLU answered the greeting). A short rest ("hejsan, är det någon här?")
-        # keeps its greeting, which may be all it says.
-        nlu_text = cues.without_opener(text)
-        if len(nlu_text.split()) < GREETED_QUESTION_MIN_WORDS:
-            nlu_text = text
-        if explicit:
-            # The NLU gets the question without the language request; a remainder of
-            # one or two words ("selkokielellä kiitos") is too little to be a question.
-            remainder = cues.without_language_cues(nlu_text)
-            if len(remainder.split()) >= MIN_QUESTION_WORDS:
-                nlu_text = remainder
-        # The NLU needs no phone numbers, e-mail addresses or identity codes, and its
-        # cache would keep them; a phone number in a complaint also read as out of scope.
-        nlu_text = redact(nlu_text, marks=False).text
+        nlu_text = self._question(text, explicit)
         if not has_words(nlu_text):
             return [self._fallback.unreadable("no_words", language)]
         if cues.tells_of_distress(text):
@@ -288,6 +274,42 @@ class Router:
         if unanswered:
             await self._quality.unanswered(text, unanswered, parse, message, state, language, now)
         return replies
+
+    def question_for_nlu(self, message_text: str | None) -> str | None:
+        """What the NLU would read of a message typed outside any dialog step, if it
+        is a question to read at all: for a parse started before the state is read
+        (nlu/early.py). The turn itself decides again, from its state."""
+        text = normalise(message_text)
+        if not text or len(text) > self._max_chars or not is_latin_script(text):
+            return None
+        cues = self._content.cues
+        explicit = cues.wants_plain_language(text) or bool(cues.requested_language(text))
+        question = self._question(text, explicit)
+        return question if has_words(question) else None
+
+    def reads_questions(self, state: ConversationData) -> bool:
+        """Free text in this state goes to the NLU, not into a dialog's draft (the
+        feedback dialog's steps, the comment after a 👎)."""
+        return not self._feedback.active(state) and not state.rating_comment
+
+    def _question(self, text: str, explicit: bool) -> str:
+        """The question the NLU reads (`explicit`: the message asks for a language)."""
+        cues = self._content.cues
+        # "Hello, my child goes to daycare, how can I ...": the question, not the hello
+        # (the NLU answered the greeting). A short rest ("hejsan, är det någon här?")
+        # keeps its greeting, which may be all it says.
+        question = cues.without_opener(text)
+        if len(question.split()) < GREETED_QUESTION_MIN_WORDS:
+            question = text
+        if explicit:
+            # The NLU gets the question without the language request; a remainder of
+            # one or two words ("selkokielellä kiitos") is too little to be a question.
+            remainder = cues.without_language_cues(question)
+            if len(remainder.split()) >= MIN_QUESTION_WORDS:
+                question = remainder
+        # The NLU needs no phone numbers, e-mail addresses or identity codes, and its
+        # cache would keep them; a phone number in a complaint also read as out of scope.
+        return redact(question, marks=False).text
 
     def _dispatch(
         self,

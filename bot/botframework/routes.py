@@ -15,13 +15,14 @@ import re
 from urllib.parse import urlparse
 
 from aiohttp import web
-from botbuilder.core import Bot
 from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity
-from botframework.connector.auth import BotFrameworkAuthentication
+from botframework.connector.auth import AuthenticateRequestResult, BotFrameworkAuthentication
 
+from bot.activities import text_without_mention
+from bot.assistant_bot import AssistantBot
 from bot.directline.routes import encodable, error_response
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limit, RateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class BotFrameworkEndpoint:
         self,
         adapter: CloudAdapter,
         authentication: BotFrameworkAuthentication,
-        bot: Bot,
+        bot: AssistantBot,
         max_body_bytes: int,
         auth_required: bool,
         limiter: RateLimiter | None = None,
@@ -71,6 +72,27 @@ class BotFrameworkEndpoint:
         except Exception as error:  # noqa: BLE001 - botbuilder raises many kinds on a bad token
             logger.warning("Bot Framework request refused: %s", type(error).__name__)
             return error_response(401, "Unauthorized", "the token was not accepted")
+        conversation_id = activity.conversation.id
+        key = f"c:{activity.channel_id}:{conversation_id}"
+        limits = [Limit("conversation", key, self._per_conversation)]
+        typed = activity.type == "message" and not activity.value
+        question = await self._bot.parse_early(
+            activity.channel_id, conversation_id, text_without_mention(activity) if typed else None
+        )
+        try:
+            return await self._answer(authenticated, activity, limits)
+        finally:
+            self._bot.release_early(question)
+
+    async def _answer(
+        self, authenticated: AuthenticateRequestResult, activity: Activity, limits: list[Limit]
+    ) -> web.StreamResponse:
+        """The turn, unless the conversation is over its rate limit (per conversation:
+        every request comes from the channel's own servers, so not per address)."""
+        if self._limiter is not None:
+            refused = await self._limiter.check(limits)
+            if refused is not None:
+                return refused
         try:
             invoke = await self._adapter.process_activity(
                 authenticated, activity, self._bot.on_turn

@@ -21,10 +21,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSCloseCode, web
-from botbuilder.core import Bot, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ChannelAccount, ConversationAccount
 from msrest.exceptions import DeserializationError
 
+from bot.assistant_bot import AssistantBot
 from bot.config import RateLimitConfig
 from bot.directline.adapter import DirectLineAdapter
 from bot.directline.store import ConversationLog
@@ -50,7 +51,7 @@ class DirectLineService:
     """The Direct Line endpoints' collaborators, wired by the app factory."""
 
     adapter: DirectLineAdapter
-    bot: Bot
+    bot: AssistantBot
     store: ConversationLog
     tokens: TokenIssuer
     max_activity_bytes: int
@@ -273,11 +274,24 @@ class DirectLineService:
         return activities, next_watermark
 
     async def post_activity(self, request: web.Request) -> web.Response:
-        """POST .../activities: run the bot's turn; its replies are ready when this returns."""
+        """POST .../activities: run the bot's turn; its replies are ready when this returns.
+
+        A typed message is sent to the NLU first (nlu/early.py), so that the rate
+        limits, the activity and the state are dealt with while the NLU works.
+        """
         conversation_id = request.match_info["conversation_id"]
         self._claims_for(request, conversation_id)
-        await self._limited(request, conversation_id)
         body = await self._read_json_object(request)
+        question = await self.bot.parse_early(CHANNEL_ID, conversation_id, _typed_text(body))
+        try:
+            return await self._answer(request, conversation_id, body)
+        finally:
+            self.bot.release_early(question)
+
+    async def _answer(
+        self, request: web.Request, conversation_id: str, body: dict[str, Any]
+    ) -> web.Response:
+        await self._limited(request, conversation_id)
         activity_type = body.get("type")
         if not isinstance(activity_type, str) or activity_type not in ACCEPTED_TYPES:
             return error_response(
@@ -441,6 +455,14 @@ def _redacted(activity: dict[str, Any]) -> dict[str, Any]:
     if isinstance(activity.get("text"), str):
         activity["text"] = redact(activity["text"]).text
     return activity
+
+
+def _typed_text(body: dict[str, Any]) -> str | None:
+    """The text of a typed message (not a button's value): a question, maybe."""
+    text = body.get("text")
+    if body.get("type") != "message" or body.get("value") or not isinstance(text, str):
+        return None
+    return text
 
 
 def _default_user_id(conversation_id: str) -> str:

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.conftest import one_rate_window
 from tests.integration.botframework_standins import StandIns, load_payload
 from tests.integration.conftest import start_bot, stop_bot
 
@@ -162,3 +163,33 @@ async def test_development_setting_accepts_unauthenticated_requests(
         assert reply.authorization == "" and reply.body["channelData"]["topic"] == "ruuti_budget"
     finally:
         stop_bot(process)
+
+
+async def test_a_conversation_over_its_rate_limit_gets_429_and_no_reply(teams_bot, stand_ins):
+    """30 messages a minute per conversation, as on Direct Line (config.yml)."""
+    await one_rate_window(needed_seconds=20)
+    payload = fresh(load_payload("channel_mention.json", stand_ins))
+    payload.update(text="", value={"intent": "school_board"}, entities=[])
+    statuses = [(await post(teams_bot, payload, stand_ins.token()))[0] for _ in range(31)]
+    assert statuses == [201] * 30 + [429]
+    async with aiohttp.ClientSession() as session:
+        headers = {"Authorization": f"Bearer {stand_ins.token()}"}
+        async with session.post(
+            f"{teams_bot}/api/messages", json=payload, headers=headers
+        ) as response:
+            assert response.status == 429 and int(response.headers["Retry-After"]) >= 1
+    assert len(await replies(stand_ins, payload, count=31)) == 30
+
+
+async def test_a_question_after_the_install_greeting_is_answered(teams_bot, stand_ins, content):
+    """The greeting's turn leaves the conversation reading questions: the next one goes to
+    the NLU before its turn reads the state (nlu/early.py), and is answered as ever."""
+    installed = fresh(load_payload("conversation_update_installed.json", stand_ins))
+    assert (await post(teams_bot, installed, stand_ins.token()))[0] == 201
+    await replies(stand_ins, installed, count=2)
+    question = load_payload("personal_message.json", stand_ins)
+    question["conversation"]["id"] = installed["conversation"]["id"]
+    assert (await post(teams_bot, question, stand_ins.token()))[0] == 201
+    *_, answer = await replies(stand_ins, installed, count=3)
+    assert answer.body["channelData"]["topic"] == "ruuti_budget"
+    assert answer.body["text"].startswith(content.topics["ruuti_budget"].answer["fi"][:40])
