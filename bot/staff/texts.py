@@ -1,7 +1,9 @@
-"""The staff app's own words in Finnish and English; the sign-in page greets in Swedish too.
+"""The staff app's own words in Finnish, Swedish and English.
 
-Chosen per browser session (?lang=fi|en, kept in a cookie); Finnish by default,
-as most of the division's coordinators work in Finnish.
+Chosen per browser session (?lang=fi|sv|en, kept in a cookie); Finnish by default,
+as most of the division's coordinators work in Finnish. The Swedish is for the
+staff of the division's Swedish-language services (translated 2026-12-07; for
+the division's staff to review).
 """
 
 from __future__ import annotations
@@ -109,11 +111,123 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "password_rules": "Salasanassa pitää olla vähintään 12 merkkiä.",
         "role_rules": "Valitse rooli listasta.",
+        "role_reviewer": "käsittelijä",
+        "role_admin": "ylläpitäjä",
         "user_exists": "Tällä nimellä on jo tunnus.",
         "csrf": "Lomakkeen tarkiste puuttui tai oli vanhentunut. Lataa sivu uudelleen.",
         "nothing": "Ei tuloksia.",
-        "language_switch": "In English",
         "skip": "Siirry sisältöön",
+    },
+    "sv": {
+        "app": "Delaktighetsassistentens respons",
+        "welcome": "Välkommen",
+        "welcome_sv": "Välkommen",
+        "sign_in": "Logga in",
+        "username": "Användarnamn",
+        "password": "Lösenord",
+        "sign_out": "Logga ut",
+        "invalid": "Fel användarnamn eller lösenord.",
+        "locked": "Kontot har låsts efter för många felaktiga försök. Försök igen senare.",
+        "too_many": "För många inloggningsförsök. Vänta en stund.",
+        "feedback": "Respons",
+        "dashboard": "Kvalitetsvy",
+        "unanswered": "Obesvarade frågor",
+        "users": "Användare",
+        "audit": "Händelselogg",
+        "filter": "Filtrera",
+        "phase": "Status",
+        "category": "Ämne",
+        "language": "Språk",
+        "channel": "Kanal",
+        "unit": "Enhet",
+        "since": "Från",
+        "until": "Till",
+        "search": "Sök",
+        "all": "Alla",
+        "results": "responser",
+        "received": "Mottagen",
+        "allocated": "Tilldelad",
+        "handling": "Under behandling",
+        "done": "Klar",
+        "reference": "Referens",
+        "date": "Tid (Finlands tid)",
+        "week": "Vecka",
+        "reason_out_of_scope": "hör inte till assistentens ämnen",
+        "reason_not_sure": "assistenten var inte säker",
+        "reason_nlu_unavailable": "språkmodellen svarade inte",
+        "lang_fi": "finska",
+        "lang_sv": "svenska",
+        "lang_en": "engelska",
+        "lang_fi-x-selko": "lättläst finska",
+        "channel_directline": "webbchatt",
+        "channel_msteams": "Teams",
+        "channel_webchat": "Web Chat",
+        "title": "Rubrik",
+        "export_csv": "Exportera CSV",
+        "export_open311": "Open311-JSON",
+        "previous": "Föregående",
+        "next": "Nästa",
+        "page": "Sida",
+        "text": "Respons",
+        "contact": "Kontaktuppgifter",
+        "contact_email": "E-post",
+        "contact_phone": "Telefon",
+        "consent_given": "samtycke till lagring har getts",
+        "no_contact": (
+            "Inga kontaktuppgifter: avsändaren bad inte om svar "
+            "eller gav inte lov att lagra kontaktuppgifterna."
+        ),
+        "history": "Statushistorik",
+        "change_status": "Ändra status",
+        "note": "Anteckning",
+        "save": "Spara",
+        "saved": "Statusen har sparats.",
+        "back": "Tillbaka till listan",
+        "per_week": "Respons per ämne och vecka",
+        "ratings": "Hjälpte svaret? Andel 👍 per ämne",
+        "language_mix": "Språk",
+        "channel_mix": "Kanaler",
+        "top_unanswered": "Vanligaste obesvarade frågorna",
+        "count": "Antal",
+        "guesses": "Assistentens gissningar",
+        "reasons": "Orsak",
+        "mark_handled": "Markera som behandlad",
+        "show_handled": "Visa även behandlade",
+        "hide_handled": "Dölj behandlade",
+        "handled": "Behandlad",
+        "examples": "Exempel",
+        "create_user": "Lägg till användare",
+        "role": "Roll",
+        "active": "Aktiv",
+        "locked_short": "Låst",
+        "purge": "Radera föråldrade uppgifter",
+        "purged": "Raderat",
+        "when": "Tid (Finlands tid)",
+        "who": "Vem",
+        "what": "Vad",
+        "target": "Objekt",
+        "forbidden": "Du har inte behörighet till den här sidan.",
+        "not_found": "Hittades inte.",
+        "method": (
+            "Den här sidan kan inte öppnas på det här sättet. Gå tillbaka till föregående sida."
+        ),
+        "expired": (
+            "Din session har gått ut. Logga in på nytt; "
+            "om du höll på att skriva en anteckning sparades den inte."
+        ),
+        "account_error": "Kontot kunde inte sparas.",
+        "username_rules": (
+            "Användarnamnet har 1–64 bokstäver (a–z), siffror, punkter, bindestreck "
+            "eller understreck."
+        ),
+        "password_rules": "Lösenordet ska ha minst 12 tecken.",
+        "role_rules": "Välj en roll i listan.",
+        "user_exists": "Det finns redan ett konto med det här namnet.",
+        "csrf": "Formulärets kontrollkod saknades eller var föråldrad. Ladda om sidan.",
+        "nothing": "Inga resultat.",
+        "skip": "Hoppa till innehållet",
+        "role_reviewer": "handläggare",
+        "role_admin": "administratör",
     },
     "en": {
         "app": "Participation assistant feedback",
@@ -215,10 +329,14 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "password_rules": "A password needs at least 12 characters.",
         "role_rules": "Choose a role from the list.",
+        "role_reviewer": "reviewer",
+        "role_admin": "administrator",
         "user_exists": "There is already an account with this name.",
         "csrf": "The form's check token was missing or stale. Reload the page.",
         "nothing": "No results.",
-        "language_switch": "Suomeksi",
         "skip": "Skip to content",
     },
 }
+
+# The language links in the header: each language named in itself.
+LANGUAGE_LINKS = {"fi": "Suomeksi", "sv": "På svenska", "en": "In English"}

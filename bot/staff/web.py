@@ -29,7 +29,7 @@ from bot.ratelimit import Limit, RateLimiter, client_address
 from bot.staff import charts
 from bot.staff.accounts import ROLES, AccountError, Accounts, SignedIn
 from bot.staff.review import PHASES, FeedbackFilter, Review, csv_text, local_time
-from bot.staff.texts import TEXTS
+from bot.staff.texts import LANGUAGE_LINKS, TEXTS
 from bot.storage.retention import purge
 
 HERE = Path(__file__).parent
@@ -106,6 +106,7 @@ class StaffApp:
             {
                 "t": TEXTS[language],
                 "lang": language,
+                "other_languages": {k: v for k, v in LANGUAGE_LINKS.items() if k != language},
                 "topic_name": lambda topic: self.topic_name(topic, language),
                 "user": signed_in,
                 "csrf": signed_in.csrf_token if signed_in else "",

@@ -195,6 +195,22 @@ async def test_after_signing_in_the_page_asked_for_opens_and_an_ended_session_sa
             assert r.headers["Location"] == "/staff/feedback"  # never another site
 
 
+async def test_the_app_speaks_swedish_once_chosen_and_names_roles_in_words(staff_bot):
+    sv = TEXTS["sv"]
+    async with client() as session:
+        async with session.get(f"{staff_bot}/staff/login?lang=sv") as response:
+            page = await response.text()
+        assert '<html lang="sv">' in page and sv["sign_in"] in page
+        assert page.count("Välkommen") == 1  # the Finnish page greets in Swedish too, once
+        assert 'href="?lang=fi" lang="fi"' in page and 'href="?lang=en" lang="en"' in page
+        await sign_in(session, staff_bot, ADMIN)
+        async with session.get(f"{staff_bot}/staff/users") as response:  # the cookie keeps it
+            page = await response.text()
+        assert '<html lang="sv">' in page and sv["users"] in page
+        assert f"({sv['role_admin']})" in page  # not the role's id, "admin"
+        assert '<option value="reviewer">handläggare</option>' in page
+
+
 async def test_unknown_pages_get_the_apps_own_error_page(staff_bot):
     async with client() as session:
         await sign_in(session, staff_bot, ADMIN)
@@ -451,6 +467,8 @@ def test_staff_pages_have_no_serious_accessibility_violations(chromium, staff_bo
             "/staff/users",
             "/staff/audit",
             "/staff/feedback?lang=en",
+            "/staff/dashboard?lang=sv",
+            "/staff/feedback?lang=sv",
         ]
         found = {}
         for path in pages[1:]:

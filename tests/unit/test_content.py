@@ -153,10 +153,11 @@ def test_the_welcome_names_only_language_requests_that_work(content, language):
         assert cues.requested_language(example) or cues.wants_plain_language(example), example
 
 
-def test_the_staff_app_has_every_text_in_both_its_languages():
+def test_the_staff_app_has_every_text_in_its_three_languages():
     from bot.staff.texts import TEXTS
 
-    assert set(TEXTS["fi"]) == set(TEXTS["en"])
+    assert set(TEXTS) == {"fi", "sv", "en"}
+    assert set(TEXTS["fi"]) == set(TEXTS["sv"]) == set(TEXTS["en"])
     assert all(value.strip() for texts in TEXTS.values() for value in texts.values())
 
 
