@@ -49,6 +49,9 @@ class JsonConversationState(ConversationState):
             await super().save_changes(turn_context, force)
             return
         cached = self.get_cached_state(turn_context)
-        if force or (cached is not None and cached.is_changed):
+        if cached is None:
+            return
+        fingerprint = cached.compute_hash(cached.state)  # once: `is_changed` computes it too
+        if force or fingerprint != cached.hash:
             await write(turn_context, {self.get_storage_key(turn_context): cached.state})
-            cached.hash = cached.compute_hash(cached.state)
+            cached.hash = fingerprint
