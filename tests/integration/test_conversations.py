@@ -5,6 +5,9 @@ The bot process, its Direct Line endpoint and the trained Rasa model, nothing re
 
 from __future__ import annotations
 
+import re
+import uuid
+
 import aiohttp
 import pytest
 
@@ -27,6 +30,34 @@ async def test_welcome_offers_languages(bot_url):
         welcome = await Conversation(session, bot_url).start()
     assert welcome[0]["channelData"]["topic"] == "greet"
     assert {"lang": "sv"} in buttons(welcome[-1]) and {"lang": "en"} in buttons(welcome[-1])
+
+
+async def test_each_question_is_parsed_once_greeting_language_request_and_all(chat, bot_url):
+    """A question leaves for the NLU before its turn reads the state (nlu/early.py); the
+    turn then takes that parse. Were the two texts to differ (the greeting, the
+    language request and a phone number come off before the NLU), each question
+    would be parsed twice: two cache lookups instead of one."""
+    tag = uuid.uuid4().hex[:6]  # new texts: nothing of an earlier test is in the cache
+    questions = [
+        f"Hei! Miten pääsen oppilaskuntaan, kun olen seiskalla (koodi {tag})?",
+        f"mikä on ruutiraha {tag}? sano helposti",
+        f"How do I join the youth council {tag}? Call me on 040 123 4567",
+        f"hur kan jag påverka på daghemmet {tag}?",
+    ]
+    before = await cache_lookups(bot_url)
+    for question in questions:
+        assert await chat.say(question)
+    after = await cache_lookups(bot_url)
+    assert after["miss"] - before["miss"] == len(questions)
+    assert after["hit"] == before["hit"]
+
+
+async def cache_lookups(bot_url: str) -> dict[str, float]:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{bot_url}/metrics") as response:
+            metrics = await response.text()
+    found = dict(re.findall(r'kasko_nlu_cache_total\{result="(\w+)"\} ([0-9.]+)', metrics))
+    return {result: float(found.get(result, 0)) for result in ("hit", "miss")}
 
 
 async def test_finnish_student_council_asks_level_then_answers(chat, content):
