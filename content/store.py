@@ -123,6 +123,8 @@ class Cues:
     levels: dict[str, Phrases]
     level_statement_words: frozenset[str]
     school_words: Phrases
+    service_language: Phrases
+    service_words: Phrases
     function_words: dict[str, frozenset[str]]
     other_languages: dict[str, frozenset[str]]
     other_language_names: Phrases
@@ -267,6 +269,11 @@ class Cues:
         message = words(text)
         found = [lvl for lvl, phrases in self.levels.items() if phrases.found_in(message)]
         return found[0] if len(found) == 1 else None
+
+    def asks_about_service_language(self, text: str) -> bool:
+        """A language as a kind of service: "is there Swedish-language daycare?"."""
+        message = words(text)
+        return self.service_language.found_in(message) and self.service_words.found_in(message)
 
     def school_level(self, text: str) -> str | None:
         """Basic education, when the message names a school without its kind ("koulussa",
@@ -621,6 +628,16 @@ def _load_cues(path: Path, checker: _Checker) -> Cues:
         ),
         levels=_phrase_map("language.yml levels", raw.get("levels"), LEVELS, checker),
         school_words=_phrases("language.yml school_words", raw.get("school_words"), checker),
+        service_language=_phrases(
+            "language.yml service_language.language",
+            (raw.get("service_language") or {}).get("language"),
+            checker,
+        ),
+        service_words=_phrases(
+            "language.yml service_language.service",
+            (raw.get("service_language") or {}).get("service"),
+            checker,
+        ),
         level_statement_words=_single_words(
             "language.yml level_statement_words", raw.get("level_statement_words"), checker
         ),

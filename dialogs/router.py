@@ -328,6 +328,10 @@ class Router:
             return self._smalltalk.switch_language(switched, state, language), None
         if intent == "plain_language":
             return self._plain_language(state, language), None
+        if intent == "change_language" and self._content.cues.asks_about_service_language(text):
+            # "Is there Swedish-language daycare?" asks about the services, as the NLU
+            # reads its Finnish and Swedish forms, not to change the answer language.
+            return [self._fallback.out_of_scope(language)], "out_of_scope"
         if intent == "change_language":
             target = self._language.guess(text)
             if target and target != language:

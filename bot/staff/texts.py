@@ -10,6 +10,8 @@ from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "fi": {
+        "deactivate": "Poista käytöstä",
+        "activate": "Ota käyttöön",
         "app": "Osallisuusavustajan palautteet",
         "welcome": "Tervetuloa",
         "welcome_sv": "Välkommen",
@@ -119,6 +121,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "skip": "Siirry sisältöön",
     },
     "sv": {
+        "deactivate": "Inaktivera",
+        "activate": "Aktivera",
         "app": "Delaktighetsassistentens respons",
         "welcome": "Välkommen",
         "welcome_sv": "Välkommen",
@@ -230,6 +234,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "role_admin": "administratör",
     },
     "en": {
+        "deactivate": "Deactivate",
+        "activate": "Activate",
         "app": "Participation assistant feedback",
         "welcome": "Welcome",
         "welcome_sv": "Välkommen",

@@ -209,6 +209,7 @@ async def test_the_app_speaks_swedish_once_chosen_and_names_roles_in_words(staff
         assert '<html lang="sv">' in page and sv["users"] in page
         assert f"({sv['role_admin']})" in page  # not the role's id, "admin"
         assert '<option value="reviewer">handläggare</option>' in page
+        assert sv["deactivate"] in page  # a verb on the button, not "– Aktiv"
 
 
 async def test_unknown_pages_get_the_apps_own_error_page(staff_bot):

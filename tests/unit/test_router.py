@@ -442,6 +442,27 @@ async def test_language_switch_mid_conversation_sticks(router, nlu):
     assert after.locale == "sv"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is there Swedish-language daycare?",
+        "are there English speaking schools in Helsinki",
+        "finns det svenskspråkiga daghem",
+    ],
+)
+async def test_a_language_as_a_kind_of_service_is_no_language_request(router, nlu, text):
+    """The NLU read "is there Swedish-language daycare?" as asking to change language."""
+    nlu.add(text, "change_language", 0.9)
+    state = ConversationData()
+    [reply] = await say(router, state, text, locale="en")
+    assert reply.topic == "out_of_scope" and not state.language_explicit
+
+
+def test_a_language_named_without_a_service_is_no_service_question(content):
+    for text in ("can you answer in the Swedish language", "Swedish-speaking please", "svenska"):
+        assert not content.cues.asks_about_service_language(text), text
+
+
 async def test_language_button(router, nlu):
     state = ConversationData()
     replies = await say(router, state, "English", payload={"lang": "en"})
