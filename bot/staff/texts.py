@@ -10,8 +10,6 @@ from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "fi": {
-        "deactivate": "Poista käytöstä",
-        "activate": "Ota käyttöön",
         "app": "Osallisuusavustajan palautteet",
         "welcome": "Tervetuloa",
         "welcome_sv": "Välkommen",
@@ -92,6 +90,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "create_user": "Lisää käyttäjä",
         "role": "Rooli",
         "active": "Käytössä",
+        "deactivate": "Poista käytöstä",
+        "activate": "Ota käyttöön",
         "locked_short": "Lukittu",
         "purge": "Poista vanhentuneet tiedot",
         "purged": "Poistettu",
@@ -121,8 +121,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "skip": "Siirry sisältöön",
     },
     "sv": {
-        "deactivate": "Inaktivera",
-        "activate": "Aktivera",
         "app": "Delaktighetsassistentens respons",
         "welcome": "Välkommen",
         "welcome_sv": "Välkommen",
@@ -203,6 +201,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "create_user": "Lägg till användare",
         "role": "Roll",
         "active": "Aktiv",
+        "deactivate": "Inaktivera",
+        "activate": "Aktivera",
         "locked_short": "Låst",
         "purge": "Radera föråldrade uppgifter",
         "purged": "Raderat",
@@ -234,8 +234,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "role_admin": "administratör",
     },
     "en": {
-        "deactivate": "Deactivate",
-        "activate": "Activate",
         "app": "Participation assistant feedback",
         "welcome": "Welcome",
         "welcome_sv": "Välkommen",
@@ -316,6 +314,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "create_user": "Add a user",
         "role": "Role",
         "active": "Active",
+        "deactivate": "Deactivate",
+        "activate": "Activate",
         "locked_short": "Locked",
         "purge": "Delete expired data",
         "purged": "Deleted",
