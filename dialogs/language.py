@@ -71,6 +71,14 @@ class LanguagePolicy:
         if state.language_explicit:
             return self.current(state, locale)
         base = self.current(state, locale)
+        if state.language is not None and len(text.split()) == 1:
+            # One word in a conversation with a language: its reply in the word's
+            # language only when the word is that language's own ("kiitos" in an
+            # English conversation, a polite habit in Finland); a word the languages
+            # share or borrow ("feedback", "respons") keeps the conversation's.
+            # The conversation keeps its language either way.
+            own = self._by_words(text)
+            return base if own is None or (own == "fi" and base == "fi-x-selko") else own
         first_guess = state.language is None and language_from_locale(locale) is None
         threshold = self._first_min_confidence if first_guess else self._min_confidence
         detection = None
@@ -81,10 +89,7 @@ class LanguagePolicy:
             language = detection.language
             if language == "fi" and base == "fi-x-selko":
                 language = base
-        if state.language is None or len(text.split()) > 1:
-            # One word ("kiitos" in an English conversation, a polite habit in Finland)
-            # gets its reply in its language; the conversation keeps its own.
-            state.language = language
+        state.language = language
         return language
 
     def guess(self, text: str) -> str | None:

@@ -326,7 +326,8 @@ class Router:
             # A language request with nothing else to answer: confirm and repeat.
             switched = "plain_language" if state.language == "fi-x-selko" else "change_language"
             return self._smalltalk.switch_language(switched, state, language), None
-        if intent == "plain_language":
+        sure = parse.confidence >= self._threshold
+        if intent == "plain_language" and sure:  # "förslag" read so at 0.21
             return self._plain_language(state, language), None
         if intent == "change_language" and self._content.cues.asks_about_service_language(text):
             # "Is there Swedish-language daycare?" asks about the services, as the NLU
@@ -516,9 +517,9 @@ class Router:
         """The level a short message names with no topic ("peruskoulu", "päiväkodissa",
         "olen amiksessa", "im in grade 8"): the NLU's guess for it ("cancel", a greeting,
         out of scope) is no answer."""
-        if self._sure_of_topic(parse):
-            return None
         cues = self._content.cues
+        if self._sure_of_topic(parse) or cues.asks_about_service_language(text):
+            return None  # "ruotsinkielinen päiväkoti": a question about the services
         if len(text.split()) <= LEVEL_ONLY_MAX_WORDS:
             return cues.level(text)
         return cues.tells_level(text) if len(text.split()) <= LEVEL_REPLY_MAX_WORDS else None

@@ -175,6 +175,27 @@ def test_function_words_come_before_the_detector(content):
 
 
 @pytest.mark.parametrize(
+    "conversation, word, reply",
+    [
+        ("sv", "respons", "sv"),  # the detector: English
+        ("fi", "feedback", "fi"),
+        ("en", "Ruutiraha", "en"),
+        ("en", "kiitos", "fi"),  # a word of Finnish's own: its reply in Finnish
+        ("fi-x-selko", "kiitos", "fi-x-selko"),
+    ],
+)
+def test_one_word_is_answered_in_its_language_only_when_the_word_is_that_languages_own(
+    content, lingua, conversation, word, reply
+):
+    languages = LanguagePolicy(
+        lingua, "fi", 0.9, 0.5, 3, by_words=content.cues.language_by_function_words
+    )
+    state = ConversationData(language=conversation)
+    assert languages.observe(state, word, None) == reply
+    assert state.language == conversation
+
+
+@pytest.mark.parametrize(
     "text, language",
     [
         ("Wie kann ich in der Schule mitbestimmen?", "de"),

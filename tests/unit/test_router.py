@@ -448,6 +448,8 @@ async def test_language_switch_mid_conversation_sticks(router, nlu):
         "is there Swedish-language daycare?",
         "are there English speaking schools in Helsinki",
         "finns det svenskspråkiga daghem",
+        "finns det svenska skolor?",
+        "Swedish daycare?",
     ],
 )
 async def test_a_language_as_a_kind_of_service_is_no_language_request(router, nlu, text):
@@ -456,6 +458,21 @@ async def test_a_language_as_a_kind_of_service_is_no_language_request(router, nl
     state = ConversationData()
     [reply] = await say(router, state, text, locale="en")
     assert reply.topic == "out_of_scope" and not state.language_explicit
+
+
+async def test_a_language_of_a_service_is_no_level_answer(router, nlu):
+    nlu.add("ruotsinkielinen päiväkoti", "out_of_scope", 0.67)
+    state = ConversationData()
+    [reply] = await say(router, state, "ruotsinkielinen päiväkoti")
+    assert reply.topic == "out_of_scope" and state.level is None
+
+
+async def test_an_unsure_plain_language_reading_is_no_request(router, nlu):
+    """The NLU read the Swedish "förslag" (a suggestion) as asking for plain language."""
+    nlu.add("förslag", "plain_language", 0.21)
+    state = ConversationData(language="sv")
+    [reply] = await say(router, state, "förslag")
+    assert reply.topic == "out_of_scope" and state.language == "sv"  # the not-sure reply
 
 
 def test_a_language_named_without_a_service_is_no_service_question(content):
