@@ -25,6 +25,7 @@ OTHER_LANGUAGE_WORD_MIN_LETTERS = 4  # one word alone counts from this length ("
 OTHER_LANGUAGE_QUESTION_MAX_WORDS = 6  # "do you have info in somali"; longer is a question
 UI_KEYS = (
     "clarify_level",
+    "clarify_level_again",
     "level_not_covered",
     "distress",
     "distress_crisis_line",

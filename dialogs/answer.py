@@ -60,15 +60,25 @@ class AnswerDialog:
             return self._ask_level(topic_id, state, language, unavailable=level)
         return self._answer(topic_id, state, language)
 
+    def ask_level_again(self, state: ConversationData, language: str) -> Reply:
+        """The level question once more, in other words, after a reply that named no level."""
+        return self._ask_level(state.pending_topic, state, language, again=True)
+
     def _ask_level(
-        self, topic_id: str, state: ConversationData, language: str, unavailable: str | None = None
+        self,
+        topic_id: str,
+        state: ConversationData,
+        language: str,
+        unavailable: str | None = None,
+        again: bool = False,
     ) -> Reply:
         entry = self._content.topics[topic_id]
         state.pending_topic = topic_id
         labels = self._content.level_labels
         buttons = [Button(labels[level][language], {"level": level}) for level in entry.variants]
         if unavailable is None:
-            return self._replies.ui_reply("clarify_level", language, topic_id, buttons)
+            key = "clarify_level_again" if again else "clarify_level"
+            return self._replies.ui_reply(key, language, topic_id, buttons)
         return self._replies.ui_reply(
             "level_not_covered",
             language,

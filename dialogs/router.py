@@ -342,8 +342,8 @@ class Router:
         if earlier:
             return [self._answers.at_level(*earlier, state, language)], None
         if self._level_question_unanswered(parse, text, state):
-            # "en tiedä", "both": the question stays, with its buttons.
-            return [self._answers.begin(state.pending_topic, state, language)], None
+            # "en tiedä", "both": the question stays, with its buttons, in other words.
+            return [self._answers.ask_level_again(state, language)], None
         level = self._level_only(parse, text)  # before yes/no: "oon 7lk" read as yes
         if level:
             state.level = level
