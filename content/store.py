@@ -78,6 +78,7 @@ class Entry:
     sources: tuple[str, ...] = ()
     ask: str | None = None
     variants: dict[str, Texts] = field(default_factory=dict)
+    instead_at: dict[str, str] = field(default_factory=dict)  # level -> the topic answering there
 
     def text(self, language: str, level: str | None = None) -> str:
         """The answer for a language, the level's variant where there is one."""
@@ -527,7 +528,17 @@ def _load_entry(
     if not isinstance(raw, dict):
         checker.fail(where, "expected a mapping")
         return None
-    known = {"id", "title", "answer", "related", "links", "sources", "ask", "variants"}
+    known = {
+        "id",
+        "title",
+        "answer",
+        "related",
+        "links",
+        "sources",
+        "ask",
+        "variants",
+        "instead_at",
+    }
     for key in sorted(set(raw) - known):
         checker.fail(where, f"unknown key {key!r}")
     entry_id = raw.get("id")
@@ -560,6 +571,13 @@ def _load_entry(
     related = checker.id_list(where, raw.get("related"), related_ids, "related topic")
     if entry_id in related:
         checker.fail(where, "an entry cannot be related to itself")
+    instead_at = raw.get("instead_at") or {}
+    if not isinstance(instead_at, dict) or not all(
+        level in LEVELS and other in related_ids and other != entry_id
+        for level, other in instead_at.items()
+    ):
+        checker.fail(where, "instead_at maps a level to another topic's id")
+        instead_at = {}
     return Entry(
         id=str(entry_id),
         kind=kind,
@@ -570,6 +588,7 @@ def _load_entry(
         sources=tuple(sources),
         ask=ask,
         variants=variants,
+        instead_at={str(level): str(other) for level, other in instead_at.items()},
     )
 
 

@@ -33,6 +33,10 @@ class AnswerDialog:
         if level_in_text:
             state.level = level_in_text
         entry = self._content.topics[topic_id]
+        if level_in_text in entry.instead_at:
+            # "Finns det föräldraförening på daghemmet?": a parents' association is a
+            # school's; at daycare the guardians' body is the parent committee.
+            return self.begin(entry.instead_at[level_in_text], state, language, text)
         if entry.needs_level(state.level):
             # "Onko päiväkodissa oppilaskuntaa?": the level asked about has no answer.
             return self._ask_level(topic_id, state, language, unavailable=level_in_text)

@@ -95,6 +95,7 @@ def test_loader_reports_every_problem(tmp_path, config):
     del data["answer"]["sv"]
     data["related"] = ["no_such_topic"]
     data["links"] = ["nowhere"]
+    data["instead_at"] = {"ecec": "no_such_topic"}
     broken.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     (folder / "topics" / "school_board.yml").unlink()
     cues = folder / "language.yml"
@@ -108,6 +109,7 @@ def test_loader_reports_every_problem(tmp_path, config):
     assert "youth_council.yml answer: missing or empty text for language 'sv'" in problems
     assert "unknown related topic 'no_such_topic'" in problems
     assert "unknown link 'nowhere'" in problems
+    assert "youth_council.yml: instead_at maps a level to another topic's id" in problems
     assert "topics/school_board.yml: missing" in problems
 
 

@@ -460,6 +460,27 @@ async def test_a_language_as_a_kind_of_service_is_no_language_request(router, nl
     assert reply.topic == "out_of_scope" and not state.language_explicit
 
 
+@pytest.mark.parametrize(
+    "text, locale",
+    [
+        ("finns det föräldraförening på daghemmet?", "sv"),
+        ("onko päiväkodissa vanhempainyhdistystä?", "fi"),
+    ],
+)
+async def test_a_parents_association_asked_about_at_daycare_gets_the_parent_committee(
+    router, nlu, content, text, locale
+):
+    """A parents' association is a school's; at daycare the parent committee answers."""
+    nlu.add(text, "parents_association")
+    state = ConversationData()
+    [reply] = await say(router, state, text)
+    assert reply.topic == "parent_committee" and reply.locale == locale
+    assert reply.text.startswith(content.topics["parent_committee"].variants["ecec"][locale][:40])
+    nlu.add("mikä on vanhempainyhdistys?", "parents_association")
+    [school] = await say(router, ConversationData(), "mikä on vanhempainyhdistys?")
+    assert school.topic == "parents_association"
+
+
 async def test_a_language_of_a_service_is_no_level_answer(router, nlu):
     nlu.add("ruotsinkielinen päiväkoti", "out_of_scope", 0.67)
     state = ConversationData()
