@@ -62,7 +62,8 @@ class AssistantBot(ActivityHandler):
         reading questions: text typed into the feedback dialog, or after another
         replica's turn moved the conversation on, waits for the turn. Each request
         forgets that note until its turn is saved, so a second message sent during
-        a turn waits too. Returns the question started, for `release_early`.
+        a turn waits too. Returns the question this request started, for
+        `release_early`.
         """
         key = (channel, conversation_id)
         reading = key in self._reading
@@ -70,8 +71,8 @@ class AssistantBot(ActivityHandler):
         if self._early is None or text is None or not reading:
             return None
         question = self._router.question_for_nlu(text)
-        if question is not None:
-            await self._early.start(question)
+        if question is None or not await self._early.start(question):
+            return None
         return question
 
     def release_early(self, question: str | None) -> None:

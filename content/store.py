@@ -573,7 +573,10 @@ def _load_entry(
         checker.fail(where, "an entry cannot be related to itself")
     instead_at = raw.get("instead_at") or {}
     if not isinstance(instead_at, dict) or not all(
-        level in LEVELS and other in related_ids and other != entry_id
+        level in LEVELS
+        and other in related_ids
+        and other not in RELATED_DIALOGS
+        and other != entry_id
         for level, other in instead_at.items()
     ):
         checker.fail(where, "instead_at maps a level to another topic's id")

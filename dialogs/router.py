@@ -326,8 +326,8 @@ class Router:
             # A language request with nothing else to answer: confirm and repeat.
             switched = "plain_language" if state.language == "fi-x-selko" else "change_language"
             return self._smalltalk.switch_language(switched, state, language), None
-        sure = parse.confidence >= self._threshold
-        if intent == "plain_language" and sure:  # "förslag" read so at 0.21
+        # An unsure plain-language reading is no request: "förslag" (a suggestion) at 0.21.
+        if intent == "plain_language" and parse.confidence >= self._threshold:
             return self._plain_language(state, language), None
         if intent == "change_language" and self._content.cues.asks_about_service_language(text):
             # "Is there Swedish-language daycare?" asks about the services, as the NLU

@@ -32,20 +32,22 @@ class EarlyParses:
         self._inner = inner
         self._started: dict[str, asyncio.Future[Parse]] = {}
 
-    async def start(self, text: str) -> None:
+    async def start(self, text: str) -> bool:
         """Send `text` to the NLU now; returns once the request is on its way.
 
-        A second start of the same text before the first is taken or released
-        shares the first parse.
+        False, and nothing sent, when the same text is already under way (another
+        conversation asked it a moment ago): the first request shares its parse,
+        and only the request that started a parse releases it.
         """
         key = cache_key(text)
         if key in self._started:
-            return
+            return False
         parse = asyncio.ensure_future(self._inner.parse(text))
         parse.add_done_callback(_retrieved)
         self._started[key] = parse
         for _ in range(WRITE_STEPS):  # the work after this must not run before the request
             await asyncio.sleep(0)
+        return True
 
     def release(self, text: str) -> None:
         """The request that started `text` is over: a parse not taken is dropped."""

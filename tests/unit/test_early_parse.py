@@ -33,9 +33,9 @@ async def test_a_started_parse_is_taken_by_the_turn_not_asked_again():
     nlu = ScriptedNlu()
     nlu.add(QUESTION, "youth_council")
     early = EarlyParses(nlu)
-    await early.start(QUESTION)
+    assert await early.start(QUESTION)
     assert nlu.calls == [QUESTION]  # on its way before start returned
-    await early.start(QUESTION)  # the same text again shares the parse
+    assert not await early.start(QUESTION)  # the same text again shares the parse
     parse = await early.parse("How do I join the  youth council?")
     assert parse.intent == "youth_council" and nlu.calls == [QUESTION]
     early.release(QUESTION)  # taken: nothing left to drop

@@ -703,27 +703,33 @@ async def test_a_reply_to_the_level_question_that_names_no_level_asks_it_again(
     assert state.pending_topic == "student_council"
 
 
-async def test_a_complaint_with_a_negation_is_no_no(router, nlu, content):
-    nlu.add("opettaja ei kuuntele meitä", "deny", 0.8)
-    [reply] = await say(router, ConversationData(), "opettaja ei kuuntele meitä")
-    assert reply.topic == "out_of_scope"
-    assert {"intent": "give_feedback"} in [b.payload for b in reply.buttons]
-    nlu.add("ei kiitos", "deny", 0.9)
-    [no] = await say(router, ConversationData(), "ei kiitos")
-    assert no.topic == "deny"
-
-
-async def test_an_unsure_cancel_with_nothing_to_cancel_offers_the_likeliest_topics(
-    router, nlu, content
+@pytest.mark.parametrize(
+    "unsure, intent, confidence, ranking, offered, sure, sure_confidence",
+    [
+        # A complaint with a negation is no "no".
+        ("opettaja ei kuuntele meitä", "deny", 0.8, (), "give_feedback", "ei kiitos", 0.9),
+        # An unsure cancel with nothing to cancel offers the likeliest topics.
+        (
+            "haluan tavata opettaja",
+            "cancel",
+            0.39,
+            [("cancel", 0.39), ("parent_meetings", 0.25)],
+            "parent_meetings",
+            "lopeta",
+            0.95,
+        ),
+    ],
+)
+async def test_a_misread_deny_or_cancel_gets_the_not_sure_reply_a_real_one_is_taken(
+    router, nlu, unsure, intent, confidence, ranking, offered, sure, sure_confidence
 ):
-    ranking = [("cancel", 0.39), ("parent_meetings", 0.25)]
-    nlu.add("haluan tavata opettaja", "cancel", 0.39, ranking=ranking)
-    [reply] = await say(router, ConversationData(), "haluan tavata opettaja")
+    nlu.add(unsure, intent, confidence, ranking=ranking)
+    [reply] = await say(router, ConversationData(), unsure)
     assert reply.topic == "out_of_scope"
-    assert {"intent": "parent_meetings"} in [b.payload for b in reply.buttons]
-    nlu.add("lopeta", "cancel", 0.95)
-    [cancelled] = await say(router, ConversationData(), "lopeta")
-    assert cancelled.topic == "cancel"
+    assert {"intent": offered} in [b.payload for b in reply.buttons]
+    nlu.add(sure, intent, sure_confidence)
+    [taken] = await say(router, ConversationData(), sure)
+    assert taken.topic == intent
 
 
 async def test_what_does_that_mean_after_an_answer_gives_it_in_plain_finnish(router, nlu, content):
