@@ -6,7 +6,7 @@ database, can hold it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -29,7 +29,13 @@ class ConversationData:
         self.language_explicit = True
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as they are, for the turn's save.
+
+        No deep copy (`dataclasses.asdict` made one): the state is saved at the end
+        of its turn and not changed after, and the copy was about 50 µs of the
+        work between the NLU's answer and the reply.
+        """
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any] | None) -> ConversationData:

@@ -42,7 +42,8 @@ _NEW_VALUES = {
     "updated_at": bindparam("p_now"),
 }
 _OVERWRITE = update(STATE).where(STATE.c.key == bindparam("p_key")).values(_NEW_VALUES)
-_REPLACE = (
+# The usual write: the item as it was read, matched by its e-tag.
+REPLACE = (
     update(STATE)
     .where(STATE.c.key == bindparam("p_key"), STATE.c.e_tag == bindparam("p_expected"))
     .values(_NEW_VALUES)
@@ -110,24 +111,32 @@ def write_state(connection: Connection, changes: dict[str, Any]) -> None:
     in one transaction.
     """
     for key, value in changes.items():
-        if not isinstance(value, dict):
-            raise TypeError("SqlStorage stores plain dicts (JSON) only")
-        expected = value.get(E_TAG)
-        data = json.dumps({k: v for k, v in value.items() if k != E_TAG})
+        data, expected = stored_form(value)
         _write_one(connection, key, data, expected)
+
+
+def stored_form(value: Any) -> tuple[str, str | None]:
+    """A state item as stored: its JSON without the e-tag, and the e-tag it was read with."""
+    if not isinstance(value, dict):
+        raise TypeError("SqlStorage stores plain dicts (JSON) only")
+    return json.dumps({k: v for k, v in value.items() if k != E_TAG}), value.get(E_TAG)
+
+
+def new_e_tag() -> str:
+    return uuid.uuid4().hex
 
 
 def _write_one(connection: Connection, key: str, data: str, expected: str | None) -> None:
     values = {
         "p_key": key,
         "p_data": data,
-        "p_tag": uuid.uuid4().hex,
+        "p_tag": new_e_tag(),
         "p_now": datetime.now(UTC),
     }
     if expected in (None, "*"):
         updated = connection.execute(_OVERWRITE, values).rowcount
     else:
-        updated = connection.execute(_REPLACE, {**values, "p_expected": expected}).rowcount
+        updated = connection.execute(REPLACE, {**values, "p_expected": expected}).rowcount
     if updated:
         return
     if connection.scalar(_EXISTS, {"p_key": key}) is not None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from bot.directline.store import SqlConversationLog
+from bot.directline.store import SqlConversationLog, SqliteTurnWrite, UnusualTurn
 from bot.storage.database import create_database_engine
 from bot.storage.migrate import upgrade
 from bot.storage.state import E_TAG, SqlStorage, StateConflict
@@ -75,6 +75,71 @@ async def test_a_turns_state_and_replies_are_written_together_or_not_at_all(engi
     await log.append(conversation, [{"text": "next"}], {key: {"step": 2, E_TAG: stored[E_TAG]}})
     activities, _ = await log.since(conversation, 0)
     assert [a["text"] for a in activities] == ["first answer", "next"]
+    assert (await storage.read([key]))[key]["step"] == 2
+
+
+async def test_a_usual_turn_on_sqlite_is_stored_as_the_general_way_stores_it(sqlite_engine):
+    """The lean write (SqliteTurnWrite) and the general one leave the same rows."""
+    lean, general = SqlConversationLog(sqlite_engine, DAY), SqlConversationLog(sqlite_engine, DAY)
+    general._usual = None  # noqa: SLF001 - the general way only, to compare with
+    storage = SqlStorage(sqlite_engine)
+    stored = {}
+    for log in (lean, general):
+        conversation = fresh_id()
+        key = f"directline/conversations/{conversation}/"
+        await log.append(conversation, [{"text": "hei"}, {"text": "Hei!"}], {key: {"step": 1}})
+        read = (await storage.read([key]))[key]
+        turn = [{"type": "message", "text": "mikä on ruutiraha?"}, {"text": "Ruutiraha on…"}]
+        ids = await log.append(conversation, turn, {key: {**read, "step": 2}}, reply_to_first=True)
+        assert ids == [f"{conversation}|0000002", f"{conversation}|0000003"]
+        after = (await storage.read([key]))[key]
+        assert after["step"] == 2 and after[E_TAG] != read[E_TAG]
+        assert await log.length(conversation) == 4  # also reads back the time written
+        activities, _ = await log.since(conversation, 2)
+        stored[log] = [
+            {k: v.replace(conversation, "C") for k, v in activity.items()}
+            for activity in activities
+        ]
+        with sqlite_engine.connect() as connection:
+            times = (
+                connection.execute(
+                    text(
+                        "SELECT last_used_at FROM dl_conversation WHERE id = :id "
+                        "UNION ALL SELECT created_at FROM dl_activity WHERE conversation_id = :id "
+                        "UNION ALL SELECT updated_at FROM bot_state WHERE key = :key"
+                    ),
+                    {"id": conversation, "key": key},
+                )
+                .scalars()
+                .all()
+            )
+        assert all(len(moment) == len("2026-12-07 19:04:48.030449") for moment in times)
+    assert stored[lean] == stored[general]
+    assert stored[lean][1]["replyToId"] == "C|0000002"
+
+
+async def test_the_lean_sqlite_write_leaves_unusual_turns_to_the_general_way(sqlite_engine):
+    log, storage = SqlConversationLog(sqlite_engine, DAY), SqlStorage(sqlite_engine)
+    write = SqliteTurnWrite(sqlite_engine)
+    conversation = fresh_id()
+    key = f"directline/conversations/{conversation}/"
+    await log.append(conversation, [{"text": "hei"}], {key: {"step": 1}})
+    read = (await storage.read([key]))[key]
+    unusual = {
+        "stale e-tag": (conversation, {key: {"step": 2, E_TAG: "old"}}),
+        "no e-tag": (conversation, {key: {"step": 2}}),
+        "new state item": (conversation, {f"{key}x": {"step": 2, E_TAG: read[E_TAG]}}),
+        "no conversation row": (fresh_id(), {key: {**read, "step": 2}}),
+    }
+    for case, (conversation_id, state) in unusual.items():
+        with pytest.raises(UnusualTurn):
+            write.append(conversation_id, [{"text": case}], state, reply_to_first=False)
+        # Nothing of it was written, the state's change included.
+        assert await log.length(conversation) == 1, case
+        assert (await storage.read([key]))[key] == read, case
+    # The general way then writes what it should: the missing row is made.
+    missing, state = unusual["no conversation row"]
+    assert await log.append(missing, [{"text": "x"}], state) == [f"{missing}|0000000"]
     assert (await storage.read([key]))[key]["step"] == 2
 
 
