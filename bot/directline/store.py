@@ -453,44 +453,64 @@ class SqliteTurnWrite:
         self, conversation_id: str, activities: list[Activity], state: State, reply_to_first: bool
     ) -> list[str]:
         now = self._time(datetime.now(UTC))
-        with self._engine.begin() as connection:
-            cursor = connection.connection.cursor()
+        # The pool's connection without SQLAlchemy's transaction bookkeeping: about a
+        # third of what was left of the write's cost.
+        connection = self._engine.raw_connection()
+        try:
+            cursor = connection.cursor()
             try:
-                for key, value in state.items():
-                    data, expected = stored_form(value)
-                    if expected in (None, "*"):
-                        raise UnusualTurn("a state item without the e-tag it was read with")
-                    values = {
-                        "p_key": key,
-                        "p_data": data,
-                        "p_tag": new_e_tag(),
-                        "p_now": now,
-                        "p_expected": expected,
-                    }
-                    self._run(cursor, self._replace, values)
-                    if cursor.rowcount != 1:
-                        raise UnusualTurn("a state item new or changed since it was read")
-                count = len(activities)
-                places = {"p_id": conversation_id, "p_now": now, "p_count": count}
-                ends = self._run(cursor, self._take_places, places).fetchall()
-                if not ends:
-                    raise UnusualTurn("no row for the conversation")
-                start = ends[0][0] - count
-                ids = _number(conversation_id, activities, start, reply_to_first)
-                sql, _ = self._insert
-                cursor.executemany(
-                    sql,
-                    [
-                        (conversation_id, start + offset, _stored(activity), now)
-                        for offset, activity in enumerate(activities)
-                    ],
-                )
-            except sqlite3.Error as error:
-                # A clash, a locked file: the general way retries, and reports what
-                # lasts as SQLAlchemy's error, which the turn's handler knows.
-                raise UnusualTurn(type(error).__name__) from error
+                ids = self._write(cursor, conversation_id, activities, state, reply_to_first, now)
             finally:
                 cursor.close()
+            connection.commit()
+            return ids
+        except sqlite3.Error as error:
+            # A clash, a locked file: the general way retries, and reports what lasts
+            # as SQLAlchemy's error, which the turn's error handler knows.
+            connection.rollback()
+            raise UnusualTurn(type(error).__name__) from error
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()  # back to the pool
+
+    def _write(
+        self,
+        cursor,
+        conversation_id: str,
+        activities: list[Activity],
+        state: State,
+        reply_to_first: bool,
+        now: str,
+    ) -> list[str]:
+        for key, value in state.items():
+            data, expected = stored_form(value)
+            if expected in (None, "*"):
+                raise UnusualTurn("a state item without the e-tag it was read with")
+            values = {
+                "p_key": key,
+                "p_data": data,
+                "p_tag": new_e_tag(),
+                "p_now": now,
+                "p_expected": expected,
+            }
+            self._run(cursor, self._replace, values)
+            if cursor.rowcount != 1:
+                raise UnusualTurn("a state item new or changed since it was read")
+        count = len(activities)
+        places = {"p_id": conversation_id, "p_now": now, "p_count": count}
+        ends = self._run(cursor, self._take_places, places).fetchall()
+        if not ends:
+            raise UnusualTurn("no row for the conversation")
+        start = ends[0][0] - count
+        ids = _number(conversation_id, activities, start, reply_to_first)
+        sql, _ = self._insert
+        rows = [
+            (conversation_id, start + offset, _stored(activity), now)
+            for offset, activity in enumerate(activities)
+        ]
+        cursor.executemany(sql, rows)
         return ids
 
     @staticmethod
