@@ -191,12 +191,19 @@ async def paired(measure, baseline, texts: list[str]) -> tuple[Latencies, Latenc
     Interleaved, a slow stretch hits both sides alike; the order alternates so
     neither side always runs first (on a warmer or a colder Rasa).
     """
-    measured, base = Latencies(), Latencies()
-    for index, text in enumerate(texts):
-        steps = [(measure, measured), (baseline, base)]
-        for call, result in steps if index % 2 == 0 else reversed(steps):
-            await _timed(call, text, result)
+    measured, base = await interleaved([measure, baseline], texts)
     return measured, base
+
+
+async def interleaved(sides: list, texts: list[str]) -> list[Latencies]:
+    """Each message through every side in turn, the order rotating by one each message."""
+    results = [Latencies() for _ in sides]
+    steps = list(zip(sides, results, strict=True))
+    for index, text in enumerate(texts):
+        shift = index % len(steps)
+        for call, result in steps[shift:] + steps[:shift]:
+            await _timed(call, text, result)
+    return results
 
 
 async def _timed(measure, item, result: Latencies) -> None:
@@ -264,7 +271,7 @@ async def connector_stand_in() -> tuple[web.AppRunner, str]:
 
 
 def start_bot(
-    rasa: service.RasaServer, database_url: str, log: Path
+    rasa: service.RasaServer, database_url: str, log: Path, checkout: Path = ROOT
 ) -> tuple[subprocess.Popen, str]:
     return spawn_bot(
         rasa.url,
@@ -272,6 +279,7 @@ def start_bot(
         database_url,
         service.free_port(),
         log,
+        checkout,
         BOT_ALLOW_UNAUTHENTICATED="true",
         # Counted in the database as in production, but never reached: one client
         # sends everything, so the real limits would refuse the benchmark itself.

@@ -20,13 +20,17 @@ def spawn_bot(
     database_url: str,
     port: int,
     log_file: Path,
+    checkout: Path = PROJECT_ROOT,
     **settings: str,
 ) -> tuple[subprocess.Popen, str]:
     """`python -m bot` on 127.0.0.1:`port`, its output appended to `log_file`.
 
     `settings` are more environment variables (config.yml names them). Returns the
     process and its base URL at once; the caller decides how to wait for it.
+    `checkout`: another checkout's bot, with its own virtual environment
+    (`python -m bench.compare` measures two side by side).
     """
+    python = sys.executable if checkout == PROJECT_ROOT else str(checkout / ".venv/bin/python")
     env = dict(
         os.environ,
         RASA_URL=rasa_url,
@@ -37,6 +41,6 @@ def spawn_bot(
     )
     with open(log_file, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=log
+            [python, "-m", "bot"], cwd=checkout, env=env, stdout=log, stderr=log
         )
     return process, f"http://127.0.0.1:{port}"

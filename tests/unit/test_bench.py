@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.__main__ import Load, paired
+from bench.__main__ import Latencies, Load, interleaved, paired
+from bench.compare import paired_difference_ms
 
 
 async def test_paired_measures_each_message_on_both_sides_in_alternating_order():
@@ -28,6 +29,29 @@ async def test_paired_measures_each_message_on_both_sides_in_alternating_order()
         ("bare", "c"),
     ]
     assert len(measured.seconds) == len(base.seconds) == 3
+
+
+async def test_interleaved_rotates_the_order_of_three_sides():
+    calls: list[str] = []
+
+    def side(name: str):
+        async def measure(text: str) -> float:
+            calls.append(f"{name}{text}")
+            return 0.001
+
+        return measure
+
+    results = await interleaved([side("a"), side("b"), side("c")], ["1", "2", "3", "4"])
+
+    assert calls == "a1 b1 c1 b2 c2 a2 c3 a3 b3 a4 b4 c4".split()
+    assert [len(result.seconds) for result in results] == [4, 4, 4]
+
+
+def test_the_compared_difference_is_the_median_of_each_messages_own_difference():
+    turns = Latencies(seconds=[0.010, 0.020, 0.030])
+    parses = Latencies(seconds=[0.009, 0.025, 0.012])
+    # Paired: 1, -5 and 18 ms, median 1; the medians' difference would say 8 (20 - 12).
+    assert paired_difference_ms(turns, parses) == pytest.approx(1.0)
 
 
 async def test_paired_counts_a_failed_call_as_an_error_of_its_side_only():
