@@ -154,6 +154,8 @@ def test_cues(content, text, plain, requested, level):
         ("hello, mikä on ruuti", None),
         ("no moro", "fi"),  # half the message is listed words of one language
         ("hello ruutiraha", "en"),
+        ("whats ruuti money", "en"),  # written without the apostrophe: it was answered in fi
+        ("ruuti money", "en"),
         ("moi, voisitko kertoa ruutirahasta", None),  # a quarter: the detector decides
     ],
 )
