@@ -1,5 +1,11 @@
-"""Rate limits on the public endpoints: fixed one-minute windows per client address and
-per conversation, answered with 429 and Retry-After.
+"""Rate limits on the public endpoints, per client address and per conversation, answered
+with 429 and Retry-After.
+
+Requests are counted in one-minute windows, and a limit is held against a sliding
+minute: this window's count plus the last window's, weighted by how much of it
+the sliding minute still covers. Fixed windows alone let twice the limit through
+in the seconds around a minute's turn (30 at 12:00:59 and 30 more at 12:01:00);
+the weighted sum does not, for the cost of reading one more row per key.
 
 Counters live in the database by default (`rate_limits.store: database`), so all
 replicas share them; `memory` keeps them per process. A school's pupils share
@@ -12,12 +18,13 @@ failure is logged.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import Engine, bindparam, delete
+from sqlalchemy import Engine, bindparam, delete, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.storage.database import (
@@ -32,8 +39,21 @@ COUNTS = RateLimitRecord.__table__
 
 logger = logging.getLogger(__name__)
 
+_EARLIER = select(COUNTS.c.key, COUNTS.c.count).where(
+    COUNTS.c.key.in_(bindparam("keys", expanding=True)),
+    COUNTS.c.window_start == bindparam("window"),
+)
+
 WINDOW_SECONDS = 60
 PRUNE_EVERY = 500
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A key's requests in this window, this one included, and in the window before."""
+
+    current: int
+    previous: int
 
 
 @dataclass(frozen=True)
@@ -47,12 +67,13 @@ class MemoryCounter:
     def __init__(self) -> None:
         self._counts: dict[tuple[str, int], int] = {}
 
-    async def increment(self, keys: list[str], window: int) -> list[int]:
-        counts = []
-        for key in keys:
+    async def increment(self, keys: list[str], window: int) -> list[Counts]:
+        for key in dict.fromkeys(keys):
             self._counts[(key, window)] = self._counts.get((key, window), 0) + 1
-            counts.append(self._counts[(key, window)])
-        return counts
+        return [
+            Counts(self._counts[(key, window)], self._counts.get((key, window - 1), 0))
+            for key in keys
+        ]
 
     async def prune(self, before_window: int) -> None:
         for stale in [k for k in self._counts if k[1] < before_window]:
@@ -80,17 +101,21 @@ class SqlCounter:
             .returning(COUNTS.c.count)
         )
 
-    async def increment(self, keys: list[str], window: int) -> list[int]:
+    async def increment(self, keys: list[str], window: int) -> list[Counts]:
         return await run_blocking(self._engine, self._increment, keys, window)
 
-    def _increment(self, keys: list[str], window: int) -> list[int]:
+    def _increment(self, keys: list[str], window: int) -> list[Counts]:
         """Each key counts once per request, even when two limits share it."""
+        distinct = list(dict.fromkeys(keys))
         with self._counting.begin() as connection:
             counts = {
                 key: connection.execute(self._upsert, {"key": key, "window": window}).scalar_one()
-                for key in dict.fromkeys(keys)
+                for key in distinct
             }
-        return [counts[key] for key in keys]
+            before = dict(
+                connection.execute(_EARLIER, {"keys": distinct, "window": window - 1}).all()
+            )
+        return [Counts(counts[key], before.get(key, 0)) for key in keys]
 
     async def prune(self, before_window: int) -> None:
         await run_blocking(self._engine, self._prune, before_window)
@@ -127,10 +152,11 @@ class RateLimiter:
         except SQLAlchemyError as error:
             logger.warning("rate limit not counted: %s", type(error).__name__)
             return None
+        covered = 1 - (now - window * WINDOW_SECONDS) / WINDOW_SECONDS
         for limit, count in zip(limits, counts, strict=True):
-            if count > limit.per_minute:
+            if count.current + count.previous * covered > limit.per_minute:
                 self._on_limited(limit.scope)
-                retry_after = max(1, int((window + 1) * WINDOW_SECONDS - now) + 1)
+                retry_after = _retry_after(limit.per_minute, count, window, now)
                 response = web.json_response(
                     {
                         "error": {
@@ -144,6 +170,22 @@ class RateLimiter:
                 response.headers["Retry-After"] = str(retry_after)
                 return response
         return None
+
+
+def _retry_after(per_minute: int, count: Counts, window: int, now: float) -> int:
+    """Whole seconds until one more request fits the sliding minute, if none comes before.
+
+    Within this window that is when the last window's weight has fallen enough;
+    when this window alone is full, the next one, once this one's weight has.
+    """
+    start = window * WINDOW_SECONDS
+    room = per_minute - count.current - 1
+    if room >= 0 and count.previous > 0:
+        fits_at = start + WINDOW_SECONDS * (1 - room / count.previous)
+    else:
+        share = max(0.0, 1 - (per_minute - 1) / count.current)
+        fits_at = start + WINDOW_SECONDS * (1 + share)
+    return max(1, math.ceil(fits_at - now))
 
 
 def client_address(request: web.Request, trust_forwarded_for: bool) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from bot.ratelimit import Limit, RateLimiter, SqlCounter
+from bot.ratelimit import Counts, Limit, RateLimiter, SqlCounter
 
 
 class Clock:
@@ -48,7 +48,25 @@ async def test_old_windows_are_pruned(engine):
 async def test_every_key_of_a_request_counts_once(engine):
     counter = SqlCounter(engine)
     address, conversation = f"a:{uuid.uuid4().hex}", f"c:{uuid.uuid4().hex}"
-    assert await counter.increment([address], 7) == [1]
-    assert await counter.increment([conversation, address], 7) == [1, 2]  # the caller's order
-    assert await counter.increment([address, conversation, address], 7) == [3, 2, 3]  # once each
-    assert await counter.increment([address], 8) == [1]  # a new window starts from one
+    assert await counter.increment([address], 7) == [Counts(1, 0)]
+    # In the caller's order:
+    assert await counter.increment([conversation, address], 7) == [Counts(1, 0), Counts(2, 0)]
+    assert await counter.increment([address, conversation, address], 7) == [
+        Counts(3, 0),  # once each, even when two limits share a key
+        Counts(2, 0),
+        Counts(3, 0),
+    ]
+    # A new window starts from one, and tells what the last one counted.
+    assert await counter.increment([conversation, address], 8) == [Counts(1, 2), Counts(1, 3)]
+    assert await counter.increment([address], 10) == [Counts(1, 0)]  # 9 had none
+
+
+async def test_the_limit_holds_over_the_turn_of_a_minute(engine):
+    key, clock = f"c:{uuid.uuid4().hex}", Clock()
+    limiter = RateLimiter(SqlCounter(engine), clock=clock)
+    limit = Limit("conversation", key, 5)
+    clock.now = 60_059.0
+    for _ in range(5):
+        assert await limiter.check([limit]) is None
+    clock.now = 60_060.0
+    assert (await limiter.check([limit])).status == 429  # the last minute's five still count

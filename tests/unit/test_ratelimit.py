@@ -16,7 +16,7 @@ class Clock:
         return self.now
 
 
-async def test_limit_gives_429_with_retry_after_until_the_window_ends():
+async def test_limit_gives_429_with_retry_after_when_one_more_request_fits():
     clock, limited = Clock(), []
     limiter = RateLimiter(MemoryCounter(), on_limited=limited.append, clock=clock)
     limit = Limit("conversation", "c:1", 3)
@@ -24,11 +24,38 @@ async def test_limit_gives_429_with_retry_after_until_the_window_ends():
         assert await limiter.check([limit]) is None
     clock.now += 20
     refused = await limiter.check([limit])
-    assert refused.status == 429 and refused.headers["Retry-After"] == "41"
+    # Four counted in this minute (the refused one too): the next fits once the
+    # sliding minute holds half of them, 30 s into the next window.
+    assert refused.status == 429 and refused.headers["Retry-After"] == "70"
     assert json.loads(refused.text)["error"]["code"] == "TooManyRequests"
     assert limited == ["conversation"]
-    clock.now += 41  # a new window
+    clock.now += 69
+    assert (await limiter.check([limit])).status == 429  # a second early: still too many
+    clock.now += 1
+    later = await limiter.check([limit])
+    assert later.status == 429  # the early one counted too: it waits longer
+    clock.now += int(later.headers["Retry-After"])
     assert await limiter.check([limit]) is None
+
+
+async def test_no_double_burst_around_the_turn_of_a_minute():
+    """Fixed windows let 30 through at 12:00:59 and 30 more at 12:01:00."""
+    clock = Clock()
+    limiter = RateLimiter(MemoryCounter(), clock=clock)
+    limit = Limit("conversation", "c:burst", 30)
+    clock.now += 59
+    for _ in range(30):
+        assert await limiter.check([limit]) is None
+    clock.now += 1  # the next minute
+    refused = await limiter.check([limit])
+    assert refused.status == 429
+    # The last minute's thirty weigh less as the sliding minute moves past them.
+    clock.now += int(refused.headers["Retry-After"])
+    assert await limiter.check([limit]) is None
+    accepted = 1
+    while await limiter.check([limit]) is None:
+        accepted += 1
+    assert accepted < 30  # never a second full minute's worth at once
 
 
 async def test_keys_are_counted_apart_and_zero_means_off():
