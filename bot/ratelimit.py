@@ -5,7 +5,8 @@ Requests are counted in one-minute windows, and a limit is held against a slidin
 minute: this window's count plus the last window's, weighted by how much of it
 the sliding minute still covers. Fixed windows alone let twice the limit through
 in the seconds around a minute's turn (30 at 12:00:59 and 30 more at 12:01:00);
-the weighted sum does not, for the cost of reading one more row per key.
+the weighted sum does not. Both counts are kept in one row per key, so counting
+still takes one statement per key.
 
 Counters live in the database by default (`rate_limits.store: database`), so all
 replicas share them; `memory` keeps them per process. A school's pupils share
@@ -24,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Engine, bindparam, case, delete
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.storage.database import (
@@ -38,11 +39,6 @@ from bot.storage.models import RateLimitRecord
 COUNTS = RateLimitRecord.__table__
 
 logger = logging.getLogger(__name__)
-
-_EARLIER = select(COUNTS.c.key, COUNTS.c.count).where(
-    COUNTS.c.key.in_(bindparam("keys", expanding=True)),
-    COUNTS.c.window_start == bindparam("window"),
-)
 
 WINDOW_SECONDS = 60
 PRUNE_EVERY = 500
@@ -81,24 +77,39 @@ class MemoryCounter:
 
 
 class SqlCounter:
-    """An upsert per key, returning the new count.
+    """One upsert per key, returning this minute's count and the last one's.
 
-    The statement is built once: building it again for every request cost more
-    than running it. On PostgreSQL each upsert commits by itself: counts need no
-    transaction around them, and it saves two round trips per request.
+    A key's row holds its latest window and the window before (migration 0006).
+    Arriving in a later window, a request moves the row on: the count becomes the
+    last window's when the windows are neighbours, else the last is 0. A replica
+    whose clock is a moment behind counts into the row's window, never moving it
+    back. The statement is built once: building it again for every request cost
+    more than running it. On PostgreSQL each upsert commits by itself: counts need
+    no transaction around them, and it saves two round trips per request.
     """
 
     def __init__(self, engine: Engine) -> None:
         require_tables(engine, RateLimitRecord.__tablename__)
         self._engine = engine
         self._counting = autocommit_on_postgresql(engine)
+        window = bindparam("window")
+        same_window = COUNTS.c.window_start >= window  # right-hand sides see the old row
         self._upsert = (
             upsert_dialect_insert(engine)(COUNTS)
-            .values(key=bindparam("key"), window_start=bindparam("window"), count=1)
+            .values(key=bindparam("key"), window_start=window, count=1, previous=0)
             .on_conflict_do_update(
-                index_elements=["key", "window_start"], set_={"count": COUNTS.c.count + 1}
+                index_elements=["key"],
+                set_={
+                    "count": case((same_window, COUNTS.c.count + 1), else_=1),
+                    "previous": case(
+                        (same_window, COUNTS.c.previous),
+                        (COUNTS.c.window_start == window - 1, COUNTS.c.count),
+                        else_=0,
+                    ),
+                    "window_start": case((same_window, COUNTS.c.window_start), else_=window),
+                },
             )
-            .returning(COUNTS.c.count)
+            .returning(COUNTS.c.count, COUNTS.c.previous)
         )
 
     async def increment(self, keys: list[str], window: int) -> list[Counts]:
@@ -106,16 +117,12 @@ class SqlCounter:
 
     def _increment(self, keys: list[str], window: int) -> list[Counts]:
         """Each key counts once per request, even when two limits share it."""
-        distinct = list(dict.fromkeys(keys))
         with self._counting.begin() as connection:
             counts = {
-                key: connection.execute(self._upsert, {"key": key, "window": window}).scalar_one()
-                for key in distinct
+                key: Counts(*connection.execute(self._upsert, {"key": key, "window": window}).one())
+                for key in dict.fromkeys(keys)
             }
-            before = dict(
-                connection.execute(_EARLIER, {"keys": distinct, "window": window - 1}).all()
-            )
-        return [Counts(counts[key], before.get(key, 0)) for key in keys]
+        return [counts[key] for key in keys]
 
     async def prune(self, before_window: int) -> None:
         await run_blocking(self._engine, self._prune, before_window)

@@ -151,13 +151,15 @@ class DirectLineActivityRecord(Base):
 
 
 class RateLimitRecord(Base):
-    """Requests counted in one fixed window for one key (client address or conversation)."""
+    """Requests of one key (client address or conversation) in its latest one-minute
+    window, and in the window before that (bot/ratelimit.py: a sliding minute)."""
 
     __tablename__ = "rate_limit"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    window_start: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    window_start: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(Integer)
+    previous: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class StaffUser(Base):
