@@ -426,7 +426,7 @@ class SqliteTurnWrite:
     must finish first, and it runs on a process that has idled through the
     parse. There SQLAlchemy's execution of the three statements took 1.3 ms
     where the same statements on the driver's cursor take 0.5 ms (0.52 and
-    0.19 ms back to back; docs/benchmark.md).
+    0.21 ms back to back; docs/benchmark.md).
 
     Only the usual turn: the conversation's row exists and every state item
     carries the e-tag it was read with, still current. Anything else (the
