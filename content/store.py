@@ -299,7 +299,7 @@ FEEDBACK_TEXT_KEYS = (
     "unit_too_long", "ask_wants_reply", "ask_contact_method", "ask_email", "ask_phone",
     "bad_email", "bad_phone", "ask_consent", "consent_declined", "summary", "no_unit",
     "no_reply", "reply_to", "redacted_note", "mark_identity_code", "mark_phone",
-    "mark_email", "ask_send", "ask_edit", "stored",
+    "mark_email", "mark_name", "ask_send", "ask_edit", "stored",
     "stored_contact", "stored_no_contact", "formal_complaints", "not_saved", "cancelled",
     "expired", "help", "rated_up", "ask_comment", "comment_saved", "comment_no_reply",
     "comment_skipped", "no_draft", "offer_opening", "text_taken", "category_chosen",

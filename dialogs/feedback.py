@@ -42,6 +42,7 @@ from typing import Any
 from bot.storage.redaction import (
     EMAIL_MARK,
     IDENTITY_CODE_MARK,
+    NAME_MARK,
     PHONE_MARK,
     find_email,
     find_phone,
@@ -59,6 +60,7 @@ _MARK_TEXTS = {
     IDENTITY_CODE_MARK: "mark_identity_code",
     PHONE_MARK: "mark_phone",
     EMAIL_MARK: "mark_email",
+    NAME_MARK: "mark_name",
 }
 STEPS = (
     "category",

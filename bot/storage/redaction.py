@@ -2,7 +2,12 @@
 
 Removes Finnish personal identity codes (henkilötunnus, every century sign,
 including the Y X W V U and B C D E F signs in use since 2023), phone numbers
-(Finnish and international forms) and e-mail addresses. An identity code is
+(Finnish and international forms), e-mail addresses, and the writer's name where
+the text says it is one: after "nimeni on", "jag heter", "my name is" and the
+like, and in a sign-off ("Terveisin Anna Virtanen", "Mvh Erik", "Regards, John
+Smith"). A name elsewhere (a teacher named in a complaint) is not found: that
+would take a list of every name, and would remove what staff need to act on.
+An identity code is
 removed when it has the code's shape and a real date, whatever its check
 character: a mistyped code (one digit wrong) still gives away a birth date and
 most of a person's number, and nothing else that people write in feedback has
@@ -20,6 +25,7 @@ CENTURY_SIGNS = "+-AYXWVUBCDEF"
 IDENTITY_CODE_MARK = "[henkilötunnus]"
 PHONE_MARK = "[puhelinnumero]"
 EMAIL_MARK = "[sähköposti]"
+NAME_MARK = "[nimi]"
 
 _IDENTITY_CODE = re.compile(
     rf"(?<![\w])(\d{{2}})(\d{{2}})(\d{{2}})([{re.escape(CENTURY_SIGNS)}])(\d{{3}})([0-9A-Y])(?![\w])",
@@ -29,6 +35,23 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?![\w]
 # A phone number starts with + (international) or 0 (Finnish national form) and has
 # 7 to 15 digits, optionally grouped by spaces, hyphens, dots or a bracketed area code.
 _PHONE = re.compile(r"(?<![\w+(])\(?(?:\+|00|0)(?:[\s\-.]?\(?\d\)?){6,14}(?![\w])")
+_CAPITALISED = r"[A-ZÅÄÖÜ][\w'’-]*"
+_FULL_NAME = rf"{_CAPITALISED}(?:[ \t]+{_CAPITALISED}){{0,2}}"
+# What follows these is a name, whatever its case ("nimeni on anna"): one word, or up
+# to three capitalised ones.
+_INTRODUCTION = re.compile(
+    r"(?<![\w])(?i:minun nimeni on|mun nimeni on|nimeni on|minun nimi on|mun nimi on|"
+    r"olen nimeltäni|jag heter|mitt namn är|my name is|my name's)[ \t]*[:,]?[ \t]+"
+    rf"(?P<name>{_FULL_NAME}|[\w'’-]+)",
+)
+# A sign-off is followed by a name only when it is capitalised ("terveisin vanhemmat"
+# is no name).
+_SIGN_OFF = re.compile(
+    r"(?<![\w])(?i:ystävällisin terveisin|terveisin|terv\.|t\.|med vänliga hälsningar|"
+    r"vänliga hälsningar|hälsningar|mvh|kind regards|best regards|regards|sincerely|"
+    r"best wishes)[ \t]*[,:]?\s+"
+    rf"(?P<name>{_FULL_NAME})",
+)
 
 
 def find_email(text: str) -> str | None:
@@ -70,12 +93,12 @@ class Redaction:
 
 
 def redact(text: str, marks: bool = True) -> Redaction:
-    """Remove identity codes, e-mail addresses and phone numbers from `text`.
+    """Remove identity codes, e-mail addresses, phone numbers and stated names from `text`.
 
     `marks`: put "[puhelinnumero]" and the like where they were, for a reader; the
     NLU gets the text without them (a Finnish mark in an English question is noise).
     """
-    removed = {"identity_code": 0, "email": 0, "phone": 0}
+    removed = {"identity_code": 0, "email": 0, "phone": 0, "name": 0}
 
     def identity(match: re.Match[str]) -> str:
         if not _has_real_date(match):
@@ -94,7 +117,16 @@ def redact(text: str, marks: bool = True) -> Redaction:
         removed["phone"] += 1
         return PHONE_MARK if marks else ""
 
+    def name(match: re.Match[str]) -> str:
+        removed["name"] += 1
+        start, end = match.span("name")
+        whole = match.group(0)
+        offset = match.start()
+        return whole[: start - offset] + (NAME_MARK if marks else "") + whole[end - offset :]
+
     cleaned = _IDENTITY_CODE.sub(identity, text)
     cleaned = _EMAIL.sub(email, cleaned)
     cleaned = _PHONE.sub(phone, cleaned)
+    cleaned = _INTRODUCTION.sub(name, cleaned)
+    cleaned = _SIGN_OFF.sub(name, cleaned)
     return Redaction(cleaned, removed)

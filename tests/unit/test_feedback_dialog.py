@@ -162,10 +162,13 @@ async def test_dialog_without_reply_in_every_language(router, records, content, 
 
 
 OPENINGS = {
-    "fi": "Haluan tehdä valituksen: koulussa ei kysytä oppilaiden mielipiteitä, soita 040 123 4567",
-    "sv": "Jag vill klaga på att skolan aldrig frågar eleverna, ring 040 123 4567",
-    "en": "I want to complain: the school never asks the pupils, call 040 123 4567",
-    "fi-x-selko": "Haluan valittaa. Koulu ei kysy lasten mielipidettä. Soita 040 123 4567",
+    "fi": "Haluan tehdä valituksen: koulussa ei kysytä oppilaiden mielipiteitä, soita 040 123 4567."
+    " Terveisin Anna Virtanen",
+    "sv": "Jag vill klaga på att skolan aldrig frågar eleverna, ring 040 123 4567. Mvh Anna",
+    "en": "I want to complain: the school never asks the pupils, call 040 123 4567."
+    " Regards, Anna Smith",
+    "fi-x-selko": "Haluan valittaa. Koulu ei kysy lasten mielipidettä. Soita 040 123 4567."
+    " Terveisin Anna",
 }
 
 
@@ -184,6 +187,8 @@ async def test_the_opening_complaint_is_offered_as_the_feedback(
     assert text_q.text.startswith(content.feedback.text("ask_text", language))
     mark = content.feedback.text("mark_phone", language)  # "[phone number]" in English
     assert mark in text_q.text and "040" not in text_q.text
+    name_mark = content.feedback.text("mark_name", language)  # the sign-off's name
+    assert name_mark in text_q.text and "Anna" not in text_q.text
     [reply_q] = await click(router, state, text_q, fb="use_opening")
     [summary] = await click(router, state, reply_q, fb="no")
     assert content.feedback.text("redacted_note", language) in summary.text
@@ -192,6 +197,7 @@ async def test_the_opening_complaint_is_offered_as_the_feedback(
     [record] = records.of_kind("feedback")
     assert record.description == redact(opening).text  # stored with the marks staff read
     assert "040" not in record.description and record.language == language
+    assert "Anna" not in record.description
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import pytest
 from bot.storage.redaction import (
     EMAIL_MARK,
     IDENTITY_CODE_MARK,
+    NAME_MARK,
     PHONE_MARK,
     is_valid_identity_code,
     redact,
@@ -119,4 +120,51 @@ def test_everything_at_once():
     text = "Hetu 131052-308T, puh. +358 40 123 4567, maili x@y.fi"
     result = redact(text)
     assert result.text == f"Hetu {IDENTITY_CODE_MARK}, puh. {PHONE_MARK}, maili {EMAIL_MARK}"
-    assert result.removed == {"identity_code": 1, "email": 1, "phone": 1}
+    assert result.removed == {"identity_code": 1, "email": 1, "phone": 1, "name": 0}
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "Hei, nimeni on Anna Virtanen ja lapseni on ekalla",
+            f"Hei, nimeni on {NAME_MARK} ja lapseni on ekalla",
+        ),
+        (
+            "mun nimi on anna, miten pääsen oppilaskuntaan",
+            f"mun nimi on {NAME_MARK}, miten pääsen oppilaskuntaan",
+        ),
+        (
+            "Ruoka on kylmää.\nTerveisin\nMatti Meikäläinen",
+            f"Ruoka on kylmää.\nTerveisin\n{NAME_MARK}",
+        ),
+        (
+            "Jag heter Erik Svensson och min dotter går i skolan",
+            f"Jag heter {NAME_MARK} och min dotter går i skolan",
+        ),
+        ("Maten är kall. Mvh Erik", f"Maten är kall. Mvh {NAME_MARK}"),
+        ("My name is John Smith, how do I join?", f"My name is {NAME_MARK}, how do I join?"),
+        (
+            "The lunch was cold. Kind regards, Mary O'Neill",
+            f"The lunch was cold. Kind regards, {NAME_MARK}",
+        ),
+    ],
+)
+def test_a_name_the_writer_gives_as_theirs_is_redacted(text, expected):
+    result = redact(text)
+    assert result.text == expected and result.removed["name"] == 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "terveisin vanhemmat",  # a sign-off without a name
+        "Hälsningar från Helsingfors",
+        "Kiitos! t. äiti",
+        "The teacher Mr Smith does not listen to us",  # a name not said to be the writer's
+        "opettaja ei kuuntele meitä, olen tosi huolissani",
+        "mikä on Ruuti?",
+    ],
+)
+def test_text_that_gives_no_name_of_the_writer_stays(text):
+    assert redact(text).text == text
