@@ -35,8 +35,10 @@ _EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-z]{2,}(?![\w]
 # A phone number starts with + (international) or 0 (Finnish national form) and has
 # 7 to 15 digits, optionally grouped by spaces, hyphens, dots or a bracketed area code.
 _PHONE = re.compile(r"(?<![\w+(])\(?(?:\+|00|0)(?:[\s\-.]?\(?\d\)?){6,14}(?![\w])")
-_CAPITALISED = r"[A-ZÅÄÖÜ][\w'’-]*"
-_FULL_NAME = rf"{_CAPITALISED}(?:[ \t]+{_CAPITALISED}){{0,2}}"
+_CAPITALISED = r"[A-ZÅÄÖÜ][\w'’-]+"  # two letters or more: not the pronoun "I"
+_ONE_NAME = rf"{_CAPITALISED}(?:[ \t]+{_CAPITALISED}){{0,2}}"
+# "Terveisin Matti ja Maija", "Mvh Anna och Erik Berg": both names.
+_FULL_NAME = rf"{_ONE_NAME}(?:[ \t]*(?:,|&|\bja\b|\boch\b|\band\b)[ \t]*{_ONE_NAME})*"
 # What follows these is a name, whatever its case ("nimeni on anna"): one word, or up
 # to three capitalised ones.
 _INTRODUCTION = re.compile(

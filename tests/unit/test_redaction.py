@@ -143,6 +143,11 @@ def test_everything_at_once():
             f"Jag heter {NAME_MARK} och min dotter går i skolan",
         ),
         ("Maten är kall. Mvh Erik", f"Maten är kall. Mvh {NAME_MARK}"),
+        (
+            "Ruoka on kylmää. Terveisin Matti ja Maija Virtanen",
+            f"Ruoka on kylmää. Terveisin {NAME_MARK}",
+        ),
+        ("My name is Anna and I have a question", f"My name is {NAME_MARK} and I have a question"),
         ("My name is John Smith, how do I join?", f"My name is {NAME_MARK}, how do I join?"),
         (
             "The lunch was cold. Kind regards, Mary O'Neill",
