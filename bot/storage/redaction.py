@@ -39,19 +39,19 @@ _CAPITALISED = r"[A-ZÅÄÖÜ][\w'’-]+"  # two letters or more: not the pronou
 _ONE_NAME = rf"{_CAPITALISED}(?:[ \t]+{_CAPITALISED}){{0,2}}"
 # "Terveisin Matti ja Maija", "Mvh Anna och Erik Berg": both names.
 _FULL_NAME = rf"{_ONE_NAME}(?:[ \t]*(?:,|&|\bja\b|\boch\b|\band\b)[ \t]*{_ONE_NAME})*"
-# What follows these is a name, whatever its case ("nimeni on anna"): one word, or up
-# to three capitalised ones.
+# What follows these is a name, whatever its case ("nimeni on anna"): one word, or
+# capitalised names.
 _INTRODUCTION = re.compile(
-    r"(?<![\w])(?i:minun nimeni on|mun nimeni on|nimeni on|minun nimi on|mun nimi on|"
-    r"olen nimeltäni|jag heter|mitt namn är|my name is|my name's)[ \t]*[:,]?[ \t]+"
+    r"(?P<lead>(?<![\w])(?i:minun nimeni on|mun nimeni on|nimeni on|minun nimi on|mun nimi on|"
+    r"olen nimeltäni|jag heter|mitt namn är|my name is|my name's)[ \t]*[:,]?[ \t]+)"
     rf"(?P<name>{_FULL_NAME}|[\w'’-]+)",
 )
 # A sign-off is followed by a name only when it is capitalised ("terveisin vanhemmat"
 # is no name).
 _SIGN_OFF = re.compile(
-    r"(?<![\w])(?i:ystävällisin terveisin|terveisin|terv\.|t\.|med vänliga hälsningar|"
+    r"(?P<lead>(?<![\w])(?i:ystävällisin terveisin|terveisin|terv\.|t\.|med vänliga hälsningar|"
     r"vänliga hälsningar|hälsningar|mvh|kind regards|best regards|regards|sincerely|"
-    r"best wishes)[ \t]*[,:]?\s+"
+    r"best wishes)[ \t]*[,:]?\s+)"
     rf"(?P<name>{_FULL_NAME})",
 )
 
@@ -121,10 +121,7 @@ def redact(text: str, marks: bool = True) -> Redaction:
 
     def name(match: re.Match[str]) -> str:
         removed["name"] += 1
-        start, end = match.span("name")
-        whole = match.group(0)
-        offset = match.start()
-        return whole[: start - offset] + (NAME_MARK if marks else "") + whole[end - offset :]
+        return match.group("lead") + (NAME_MARK if marks else "")
 
     cleaned = _IDENTITY_CODE.sub(identity, text)
     cleaned = _EMAIL.sub(email, cleaned)
