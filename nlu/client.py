@@ -6,12 +6,16 @@ raises `NluUnavailable`, which the dialogs turn into a polite fallback.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import aiohttp
+
+from nlu.http import HttpError, JsonPoster
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +75,10 @@ class RasaNluClient:
         self._base = url.rstrip("/")
         self._url = self._base + "/model/parse"
         self._params = {"token": token} if token else {}
+        self._timeout_seconds = timeout_seconds
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        # The parse, on every question's way, has a lean client of its own (nlu/http.py).
+        self._parser = JsonPoster(self._url, self._params)
         self._session: aiohttp.ClientSession | None = None
         self._model_check = model_check_seconds
         self._model: str | None = None
@@ -84,16 +91,14 @@ class RasaNluClient:
 
     async def parse(self, text: str) -> Parse:
         cleaned = strip_intent_prefix(text)
-        session = await self._client()
         try:
-            async with session.post(
-                self._url, params=self._params, json={"text": cleaned}
-            ) as response:
-                if response.status != 200:
-                    logger.warning("NLU answered HTTP %s", response.status)
-                    raise NluUnavailable(f"HTTP {response.status}")
-                payload = await response.json(content_type=None)
-        except (TimeoutError, aiohttp.ClientError, ValueError) as error:
+            async with asyncio.timeout(self._timeout_seconds):
+                response = await self._parser.post({"text": cleaned})
+            if response.status != 200:
+                logger.warning("NLU answered HTTP %s", response.status)
+                raise NluUnavailable(f"HTTP {response.status}")
+            payload = json.loads(response.body)
+        except (TimeoutError, OSError, HttpError, ValueError) as error:
             logger.warning("NLU unreachable: %s", type(error).__name__)
             raise NluUnavailable(type(error).__name__) from error
         return parse_from_rasa(payload)
@@ -125,5 +130,6 @@ class RasaNluClient:
             return None
 
     async def close(self) -> None:
+        self._parser.close()
         if self._session is not None:
             await self._session.close()
