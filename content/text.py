@@ -103,9 +103,13 @@ class Phrases:
         """The phrases whose first word matches some word of the message (every caller's
         answer is the same in any order)."""
         found = set(self._short)
-        for word in message_words:
-            found.update(self._exact.get(word, ()))
-            found.update(self._prefixed.get(word[:PREFIX_KEY], ()))
+        exact, prefixed = self._exact, self._prefixed
+        for word in message_words:  # most words begin no phrase: test before updating
+            if word in exact:
+                found.update(exact[word])
+            key = word[:PREFIX_KEY]
+            if key in prefixed:
+                found.update(prefixed[key])
         return found
 
     def spans(self, message_words: list[str]) -> list[range]:

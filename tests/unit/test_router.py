@@ -810,3 +810,22 @@ async def test_a_short_unsure_follow_up_offers_the_topic_just_answered(router, n
     assert offer.buttons[0].payload == {"intent": "youth_council"}
     [out] = await say(router, state, "paljonko bussilippu maksaa")  # surely out of scope
     assert out.text.startswith(content.conversation["out_of_scope"].answer["fi"][:30])
+
+
+@pytest.mark.parametrize(
+    "text, latin",
+    [
+        ("miten pääsen oppilaskuntaan?", True),
+        ("Hur når jag elevkåren? Åbo, Ærø", True),
+        ("Tiếng Việt được không?", True),  # Latin letters beyond U+0250: named LATIN
+        ("как вступить в школьный совет?", False),
+        ("كيف أشارك؟", False),
+        ("ruutiraha как это работает", False),  # mostly Cyrillic letters
+        ("µ ª º", False),  # below U+0250, and still no Latin letters
+        ("", True),
+    ],
+)
+def test_latin_script_decides_without_naming_every_letter(text, latin):
+    from dialogs.router import is_latin_script
+
+    assert is_latin_script(text) is latin
