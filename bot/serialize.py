@@ -11,20 +11,25 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from msrest.serialization import Model
 
+_PLAIN = (str, int, float, bool)
+
 
 def to_json(value: Any) -> Any:
+    if value is None or type(value) in _PLAIN:  # most fields: nothing to convert
+        return value
     if isinstance(value, Model):
         out = {}
-        for attribute, spec in value._attribute_map.items():  # noqa: SLF001 - msrest's own map
-            item = getattr(value, attribute, None)
-            if item is None:
-                continue
-            out[spec["key"]] = to_json(item)
-        extra = getattr(value, "additional_properties", None)
+        fields = value.__dict__
+        for attribute, key in _keys(type(value)):
+            item = fields.get(attribute)
+            if item is not None:
+                out[key] = to_json(item)
+        extra = fields.get("additional_properties")
         if extra:
             for key, item in extra.items():
                 out.setdefault(key, to_json(item))
@@ -40,3 +45,9 @@ def to_json(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [to_json(item) for item in value]
     return value
+
+
+@cache
+def _keys(model: type[Model]) -> tuple[tuple[str, str], ...]:
+    """A model class's attributes and their JSON keys, from msrest's own map, once per class."""
+    return tuple((attribute, spec["key"]) for attribute, spec in model._attribute_map.items())  # noqa: SLF001

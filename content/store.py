@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -268,9 +269,19 @@ class Cues:
 
     def level(self, text: str) -> str | None:
         """The learner's level if the message names exactly one."""
-        message = words(text)
-        found = [lvl for lvl, phrases in self.levels.items() if phrases.found_in(message)]
-        return found[0] if len(found) == 1 else None
+        return self._level_of(text)
+
+    @cached_property
+    def _level_of(self) -> Callable[[str], str | None]:
+        """`level`, remembered for recent messages: a turn asks it up to five times, two
+        of them after the NLU's answer, where every step is on the user's wait."""
+
+        def level_of(text: str) -> str | None:
+            message = words(text)
+            found = [lvl for lvl, phrases in self.levels.items() if phrases.found_in(message)]
+            return found[0] if len(found) == 1 else None
+
+        return lru_cache(maxsize=1024)(level_of)
 
     def asks_about_service_language(self, text: str) -> bool:
         """A language as a kind of service: "is there Swedish-language daycare?"."""
