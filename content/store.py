@@ -234,9 +234,20 @@ class Cues:
     def wants_plain_language(self, text: str) -> bool:
         return self.plain_language.found_in(words(text))
 
+    @cached_property
+    def _language_phrases(self) -> Phrases:
+        """Every phrase `requested_language` looks for: most messages begin none."""
+        return Phrases(
+            p
+            for phrases in (*self.switch_language.values(), *self.language_names.values())
+            for p in phrases
+        )
+
     def requested_language(self, text: str) -> str | None:
         """A language asked for by phrase ("på svenska") or by a bare name ("English")."""
         message = words(text)
+        if not self._language_phrases.may_begin(message):
+            return None
         for language, phrases in self.switch_language.items():
             if any(not self._negated(message, span.start) for span in phrases.spans(message)):
                 return language

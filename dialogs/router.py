@@ -44,6 +44,8 @@ logger = logging.getLogger(__name__)
 
 _CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]")
 _SPACES = re.compile(r"\s+")
+# A word character other than a digit, "_" or an ASCII or U+00C0-U+024F letter.
+_MAYBE_NOT_LATIN = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f]")
 MIN_QUESTION_WORDS = 3
 GREETED_QUESTION_MIN_WORDS = 5
 # A follow-up that leans on the previous answer is short; the NLU reads it as out of
@@ -78,8 +80,8 @@ def has_words(text: str) -> bool:
 def is_latin_script(text: str) -> bool:
     """Most letters are Latin (Finnish, Swedish, English all are); Cyrillic or Arabic
     script is a language the assistant does not answer in."""
-    if text.isascii():
-        return True
+    if text.isascii() or not _MAYBE_NOT_LATIN.search(text):
+        return True  # Finnish, Swedish and English letters only: the usual message
     letters = [ch for ch in text if ch.isalpha()]
     latin = sum(_is_latin_letter(ch) for ch in letters)
     return 2 * latin >= len(letters)
