@@ -83,16 +83,8 @@ def is_latin_script(text: str) -> bool:
     if text.isascii() or not _MAYBE_NOT_LATIN.search(text):
         return True  # Finnish, Swedish and English letters only: the usual message
     letters = [ch for ch in text if ch.isalpha()]
-    latin = sum(_is_latin_letter(ch) for ch in letters)
+    latin = sum(unicodedata.name(ch, "").startswith("LATIN") for ch in letters)
     return 2 * latin >= len(letters)
-
-
-def _is_latin_letter(letter: str) -> bool:
-    # Every letter below U+0250 but the ordinal indicators and the micro sign is a
-    # Latin one: decided without the name lookup for almost every message.
-    if letter < "\u00aa" or "\u00c0" <= letter < "\u0250":
-        return True
-    return unicodedata.name(letter, "").startswith("LATIN")
 
 
 class Router:

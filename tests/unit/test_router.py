@@ -821,11 +821,11 @@ async def test_a_short_unsure_follow_up_offers_the_topic_just_answered(router, n
         ("как вступить в школьный совет?", False),
         ("كيف أشارك؟", False),
         ("ruutiraha как это работает", False),  # mostly Cyrillic letters
-        ("µ ª º", False),  # below U+0250, and still no Latin letters
+        ("µ ª º", False),  # letters below U+00C0, and still not Latin ones
         ("", True),
     ],
 )
-def test_latin_script_decides_without_naming_every_letter(text, latin):
+def test_latin_script_by_a_quick_scan_or_by_each_letter_s_name(text, latin):
     from dialogs.router import is_latin_script
 
     assert is_latin_script(text) is latin
