@@ -2,35 +2,32 @@
 
 `python -m bench.relay RASA_URL TOKEN PORT` serves `POST /` by passing the body
 to Rasa's `/model/parse` and its answer back, with the same aiohttp server and
-client the bot uses, in a process of its own. The benchmark measures it beside
-bare parse: what the extra HTTP hop alone costs, before any of the bot's work
-(state, dialogs, transcripts) is added.
+the same parse client (nlu/http.py) the bot uses, in a process of its own. The
+benchmark measures it beside bare parse: what the extra HTTP hop alone costs,
+before any of the bot's work (state, dialogs, transcripts) is added.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
-import aiohttp
 from aiohttp import web
+
+from nlu.http import JsonPoster
 
 
 def relay_app(rasa_url: str, token: str) -> web.Application:
-    app = web.Application()
-
-    async def start(app: web.Application) -> None:
-        app["session"] = aiohttp.ClientSession()
-
-    async def stop(app: web.Application) -> None:
-        await app["session"].close()
+    poster = JsonPoster(f"{rasa_url}/model/parse", {"token": token} if token else None)
 
     async def relay(request: web.Request) -> web.Response:
-        async with request.app["session"].post(
-            f"{rasa_url}/model/parse", params={"token": token}, data=await request.read()
-        ) as answer:
-            return web.Response(body=await answer.read(), status=answer.status)
+        answer = await poster.post(json.loads(await request.read()))
+        return web.Response(body=answer.body, status=answer.status)
 
-    app.on_startup.append(start)
+    async def stop(_app: web.Application) -> None:
+        poster.close()
+
+    app = web.Application()
     app.on_cleanup.append(stop)
     app.router.add_post("/", relay)
     return app

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
+from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit
 
 MAX_HEAD_BYTES = 16 * 1024
@@ -36,13 +37,11 @@ class ConnectionClosed(HttpError):
     """The server closed the connection before any byte of the response."""
 
 
+@dataclass(slots=True)
 class Response:
-    __slots__ = ("status", "body", "keep_alive")
-
-    def __init__(self, status: int, body: bytes, keep_alive: bool) -> None:
-        self.status = status
-        self.body = body
-        self.keep_alive = keep_alive
+    status: int
+    body: bytes
+    keep_alive: bool  # the connection may carry the next request
 
 
 def read_response(buffer: bytearray) -> Response | None:
