@@ -15,9 +15,9 @@ import contextvars
 import json
 import logging
 import re
+import secrets
 import time
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -82,7 +82,7 @@ def request_context(metrics: Metrics):
     @web.middleware
     async def middleware(request: web.Request, handler):
         given = request.headers.get("X-Request-Id", "")
-        request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex[:16]
+        request_id = given if _SAFE_ID.match(given) else secrets.token_hex(8)
         token = REQUEST_ID.set(request_id)
         status = 500
         try:

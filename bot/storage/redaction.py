@@ -54,6 +54,10 @@ _SIGN_OFF = re.compile(
     r"best wishes)[ \t]*[,:]?\s+)"
     rf"(?P<name>{_FULL_NAME})",
 )
+# Codes and numbers have digits and addresses an "@": a text without (almost every
+# question on its way to the NLU) is not searched for them.
+_MAY_HAVE_NUMBER = re.compile(r"\d")
+_MAY_HAVE_ADDRESS = re.compile("@")
 
 
 def find_email(text: str) -> str | None:
@@ -123,9 +127,13 @@ def redact(text: str, marks: bool = True) -> Redaction:
         removed["name"] += 1
         return match.group("lead") + (NAME_MARK if marks else "")
 
-    cleaned = _IDENTITY_CODE.sub(identity, text)
-    cleaned = _EMAIL.sub(email, cleaned)
-    cleaned = _PHONE.sub(phone, cleaned)
+    cleaned = text
+    if _MAY_HAVE_NUMBER.search(text):
+        cleaned = _IDENTITY_CODE.sub(identity, cleaned)
+    if _MAY_HAVE_ADDRESS.search(cleaned):
+        cleaned = _EMAIL.sub(email, cleaned)
+    if _MAY_HAVE_NUMBER.search(cleaned):
+        cleaned = _PHONE.sub(phone, cleaned)
     cleaned = _INTRODUCTION.sub(name, cleaned)
     cleaned = _SIGN_OFF.sub(name, cleaned)
     return Redaction(cleaned, removed)

@@ -14,7 +14,7 @@ short and this keeps one code path for SQLite and PostgreSQL.
 from __future__ import annotations
 
 import json
-import uuid
+import secrets
 from datetime import UTC, datetime
 from typing import Any
 
@@ -123,7 +123,7 @@ def stored_form(value: Any) -> tuple[str, str | None]:
 
 
 def new_e_tag() -> str:
-    return uuid.uuid4().hex
+    return secrets.token_hex(16)  # as random as a uuid4, without building one
 
 
 def _write_one(connection: Connection, key: str, data: str, expected: str | None) -> None:

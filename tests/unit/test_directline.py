@@ -138,6 +138,40 @@ def test_token_expiry_is_checked():
         issuer.verify(token, now=1061)
 
 
+def test_a_remembered_token_vouches_for_no_other():
+    """Verified tokens are remembered; a copy changed anywhere is still refused, every time."""
+    from bot.directline.tokens import TokenError
+
+    issuer = TokenIssuer("secret", 60)
+    token = issuer.issue("abc", now=1000)
+    assert issuer.verify(token, now=1001).conversation_id == "abc"
+    body, signature = token.split(".")
+    forged_body = TokenIssuer("secret", 60).issue("xyz", now=1000).split(".")[0]
+    tampered = (
+        f"{body}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",
+        f"{forged_body}.{signature}",
+        f"{TokenIssuer('other', 60).issue('abc', now=1000)}",
+    )
+    for forged in tampered:
+        for _ in range(2):
+            with pytest.raises(TokenError):
+                issuer.verify(forged, now=1001)
+    assert issuer.verify(token, now=1002).conversation_id == "abc"
+
+
+def test_remembered_tokens_read_as_checked_ones_and_are_bounded(monkeypatch):
+    """A token read from memory has the claims its signature gives (another process with
+    the same secret checks it from scratch), and only the most recent are kept."""
+    import bot.directline.tokens as tokens
+
+    monkeypatch.setattr(tokens, "VERIFIED_KEPT", 3)
+    issuer, fresh = TokenIssuer("secret", 60), TokenIssuer("secret", 60)
+    issued = [issuer.issue(f"c{n}", now=1000) for n in range(5)]
+    for token in issued:
+        assert issuer.verify(token, now=1001) == fresh.verify(token, now=1001)
+    assert len(issuer._verified) == 3  # noqa: SLF001 - the bound is the point
+
+
 async def test_missing_or_malformed_authorization(client):
     conversation_id, _ = await start(client)
     url = f"{BASE}/conversations/{conversation_id}/activities"

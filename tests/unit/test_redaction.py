@@ -1,8 +1,12 @@
-"""Redaction of identity codes, phone numbers and e-mail addresses (no test doubles needed)."""
+"""Redaction of identity codes, phone numbers, e-mail addresses and the writer's name."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.storage.redaction import (
     EMAIL_MARK,
@@ -173,3 +177,29 @@ def test_a_name_the_writer_gives_as_theirs_is_redacted(text, expected):
 )
 def test_text_that_gives_no_name_of_the_writer_stays(text):
     assert redact(text).text == text
+
+
+PIECES = st.sampled_from(
+    [
+        "131052-308T", "010594Y9021", "+358 40 123 4567", "09 310 1234", "0401234567",
+        "x@y.fi", "a+b@koulu.hel.fi", "@", "12.8.2024", "7B", "١٢٣٤٥٦٧", "nimeni on Anna",
+        "Terveisin Matti", "010110-1101", "0100 100 101", " ", ", ", ".", "-", "(", "hei",
+        "Ä", "koulu", "\n",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(PIECES, st.text(max_size=6)), max_size=12).map("".join))
+def test_the_quick_scans_skip_only_what_could_not_match(text):
+    """The digit and "@" scans before the patterns change no result (test double: scans
+    that always say "maybe", i.e. every pattern always run)."""
+    import bot.storage.redaction as redaction
+
+    quick = redaction.redact(text)
+    always = re.compile("")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(redaction, "_MAY_HAVE_NUMBER", always)
+        patch.setattr(redaction, "_MAY_HAVE_ADDRESS", always)
+        full = redaction.redact(text)
+    assert quick == full
