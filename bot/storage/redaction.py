@@ -54,8 +54,8 @@ _SIGN_OFF = re.compile(
     r"best wishes)[ \t]*[,:]?\s+)"
     rf"(?P<name>{_FULL_NAME})",
 )
-# Codes and numbers have digits and addresses an "@": a text without (almost every
-# question on its way to the NLU) is not searched for them.
+# Codes and numbers have digits, and addresses an "@": a text with neither (almost
+# every question on its way to the NLU) is not searched for them.
 _MAY_HAVE_NUMBER = re.compile(r"\d")
 _MAY_HAVE_ADDRESS = re.compile("@")
 

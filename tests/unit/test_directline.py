@@ -150,7 +150,7 @@ def test_a_remembered_token_vouches_for_no_other():
     tampered = (
         f"{body}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",
         f"{forged_body}.{signature}",
-        f"{TokenIssuer('other', 60).issue('abc', now=1000)}",
+        TokenIssuer("other", 60).issue("abc", now=1000),
     )
     for forged in tampered:
         for _ in range(2):
