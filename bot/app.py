@@ -231,6 +231,12 @@ def create_app(
         keepalive_seconds=config.directline.stream_keepalive_seconds,
         limiter=limiter,
         limits=config.rate_limits,
+        records=(
+            record_sink
+            if isinstance(record_sink, SqlRecordStore)
+            and isinstance(conversation_log, SqlConversationLog)
+            else None
+        ),
     )
     authentication = create_authentication(config.bot_framework)
     cloud_adapter = CloudAdapter(authentication)

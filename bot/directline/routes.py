@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +33,7 @@ from bot.directline.tokens import TokenError, TokenExpired, TokenIssuer
 from bot.ratelimit import Limit, RateLimiter, client_address
 from bot.serialize import to_json
 from bot.state import StateWriter
+from bot.storage.records import RecordsWithTurn, SqlRecordStore
 from bot.storage.redaction import redact
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,9 @@ class DirectLineService:
     keepalive_seconds: float = 20.0
     limiter: RateLimiter | None = None
     limits: RateLimitConfig = field(default_factory=RateLimitConfig)
+    # Set when records and the log share a database: a turn's unanswered question is
+    # then written in the turn's one transaction (bot/storage/records.py).
+    records: SqlRecordStore | None = None
     _locks: dict[str, asyncio.Lock] = field(default_factory=dict)
     _sockets: set[web.WebSocketResponse] = field(default_factory=set)
 
@@ -322,17 +326,18 @@ class DirectLineService:
         activity.service_url = _service_url(request)
         activity.timestamp = datetime.now(UTC)
         logged = _redacted(to_json(activity))
-        turn = TurnLog(self.store, conversation_id, logged, activity.type == "message")
-        replies: list[dict] = []
-        try:
-            if activity.type in ("message", "conversationUpdate"):
-                replies = await self.adapter.process(
-                    activity, self.bot.on_turn, self._state_writer(turn)
-                )
-        finally:
-            # The replies sent after the state was written, and the user's activity
-            # if no state write took it (a turn that changed nothing, or failed).
-            await turn.write(replies)
+        with self.records.with_turn() if self.records else nullcontext() as records:
+            turn = TurnLog(self.store, conversation_id, logged, activity.type == "message", records)
+            replies: list[dict] = []
+            try:
+                if activity.type in ("message", "conversationUpdate"):
+                    replies = await self.adapter.process(
+                        activity, self.bot.on_turn, self._state_writer(turn)
+                    )
+            finally:
+                # The replies sent after the state was written, and the user's activity
+                # if no state write took it (a turn that changed nothing, or failed).
+                await turn.write(replies)
         return turn.user_activity_id
 
     def _state_writer(self, turn: TurnLog) -> StateWriter:
@@ -384,28 +389,38 @@ class TurnLog:
         conversation_id: str,
         user_activity: dict | None,
         replying: bool,
+        records: RecordsWithTurn | None = None,
     ) -> None:
-        """`replying`: the replies answer the user's activity and name it in replyToId."""
+        """`replying`: the replies answer the user's activity and name it in replyToId.
+        `records`: what the turn asked to store, written with it."""
         self._store = store
         self._conversation_id = conversation_id
         self._unwritten_user_activity = user_activity
         self._replying = replying
+        self._records = records
         self.user_activity_id: str | None = None
 
     async def write(self, replies: list[dict], state: dict | None = None) -> None:
         user = self._unwritten_user_activity
+        rows = self._records.rows() if self._records else []
         if user is None:
             if self._replying and self.user_activity_id:
                 for reply in replies:
                     reply.setdefault("replyToId", self.user_activity_id)
-            if replies or state:
-                await self._store.append(self._conversation_id, replies, state)
+            if replies or state or rows:
+                await self._store.append(self._conversation_id, replies, state, also=rows)
+                self._written()
             return
         ids = await self._store.append(
-            self._conversation_id, [user, *replies], state, reply_to_first=self._replying
+            self._conversation_id, [user, *replies], state, reply_to_first=self._replying, also=rows
         )
+        self._written()
         self._unwritten_user_activity = None
         self.user_activity_id = ids[0]
+
+    def _written(self) -> None:
+        if self._records:
+            self._records.written()
 
 
 _ERRORS: dict[int, type[web.HTTPException]] = {

@@ -29,6 +29,7 @@ import secrets
 import sqlite3
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 Activity = dict[str, Any]
 State = dict[str, Any]
+# Rows of other tables a turn writes in its transaction: (insert statement, rows).
+Rows = Sequence[tuple[Executable, list[dict[str, Any]]]]
 APPEND_ATTEMPTS = 5
 CONVERSATIONS = DirectLineConversationRecord.__table__
 ACTIVITIES = DirectLineActivityRecord.__table__
@@ -109,6 +112,7 @@ class ConversationLog:
         activities: list[Activity],
         state: State | None = None,
         reply_to_first: bool = False,
+        also: Rows = (),
     ) -> list[str]:
         """Append in order, giving each its id; returns the ids.
 
@@ -116,6 +120,9 @@ class ConversationLog:
         with the activities, all or nothing: a turn's state and its replies.
         `reply_to_first`: the first activity is a user's message and the others
         answer it: they name its id (known only here) in replyToId.
+        `also`: rows of other tables in the same transaction (the turn's
+        unanswered question, bot/storage/records.py); only a log in the database
+        takes them.
         """
         raise NotImplementedError
 
@@ -189,7 +196,10 @@ class MemoryConversationLog(ConversationLog):
         activities: list[Activity],
         state: State | None = None,
         reply_to_first: bool = False,
+        also: Rows = (),
     ) -> list[str]:
+        if also:
+            raise ValueError("rows of other tables need a conversation log in the database")
         if state:
             await self._state_storage.write(state)
         log = self._logs.setdefault(conversation_id, [])
@@ -265,9 +275,10 @@ class SqlConversationLog(ConversationLog):
         activities: list[Activity],
         state: State | None = None,
         reply_to_first: bool = False,
+        also: Rows = (),
     ) -> list[str]:
         ids = await run_blocking(
-            self._engine, self._append, conversation_id, activities, state, reply_to_first
+            self._engine, self._append, conversation_id, activities, state, reply_to_first, also
         )
         self._notify(conversation_id)
         return ids
@@ -278,6 +289,7 @@ class SqlConversationLog(ConversationLog):
         activities: list[Activity],
         state: State | None,
         reply_to_first: bool,
+        also: Rows,
     ) -> list[str]:
         """One transaction of two plain statements (no ORM unit of work: this is on every turn).
 
@@ -289,7 +301,7 @@ class SqlConversationLog(ConversationLog):
         """
         if self._usual is not None and state and activities:
             try:
-                return self._usual.append(conversation_id, activities, state, reply_to_first)
+                return self._usual.append(conversation_id, activities, state, reply_to_first, also)
             except UnusualTurn:
                 pass  # rolled back: the general way below handles every case
         count = len(activities)
@@ -299,6 +311,8 @@ class SqlConversationLog(ConversationLog):
                 with self._engine.begin() as connection:
                     if state:
                         write_state(connection, state)  # first: a stale e-tag stops it all
+                    for statement, rows in also:
+                        connection.execute(statement, rows)
                     if not activities:
                         return []
                     end = connection.scalar(
@@ -448,9 +462,15 @@ class SqliteTurnWrite:
         self._time = ACTIVITIES.c.created_at.type.dialect_impl(engine.dialect).bind_processor(
             engine.dialect
         )
+        self._other_inserts: dict[tuple[Executable, tuple[str, ...]], tuple] = {}
 
     def append(
-        self, conversation_id: str, activities: list[Activity], state: State, reply_to_first: bool
+        self,
+        conversation_id: str,
+        activities: list[Activity],
+        state: State,
+        reply_to_first: bool,
+        also: Rows = (),
     ) -> list[str]:
         now = self._time(datetime.now(UTC))
         # The pool's connection without SQLAlchemy's transaction bookkeeping: about a
@@ -460,6 +480,8 @@ class SqliteTurnWrite:
             cursor = connection.cursor()
             try:
                 ids = self._write(cursor, conversation_id, activities, state, reply_to_first, now)
+                for statement, rows in also:
+                    self._insert_rows(cursor, statement, rows)
             finally:
                 cursor.close()
             connection.commit()
@@ -512,6 +534,30 @@ class SqliteTurnWrite:
         ]
         cursor.executemany(sql, rows)
         return ids
+
+    def _insert_rows(self, cursor, statement: Executable, rows: list[dict[str, Any]]) -> None:
+        """Another table's insert (compiled once), its values through the columns' types."""
+        columns = tuple(rows[0])
+        compiled = self._other_inserts.get((statement, columns))
+        if compiled is None:
+            sql, order = _positional(statement, self._engine, list(columns))
+            dialect = self._engine.dialect
+            table = statement.table  # type: ignore[attr-defined]
+            processors = [
+                table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+            ]
+            compiled = self._other_inserts[(statement, columns)] = (sql, order, processors)
+        sql, order, processors = compiled
+        cursor.executemany(
+            sql,
+            [
+                tuple(
+                    process(row[name]) if process else row[name]
+                    for name, process in zip(order, processors, strict=True)
+                )
+                for row in rows
+            ],
+        )
 
     @staticmethod
     def _run(cursor, statement: tuple[str, tuple[str, ...]], values: dict[str, Any]):

@@ -18,7 +18,9 @@ from sqlalchemy import text
 from bot.directline.store import SqlConversationLog, SqliteTurnWrite, UnusualTurn
 from bot.storage.database import create_database_engine
 from bot.storage.migrate import upgrade
+from bot.storage.records import SqlRecordStore
 from bot.storage.state import E_TAG, SqlStorage, StateConflict
+from dialogs.records import UnansweredQuestion, new_key
 
 DAY = 24 * 3600
 
@@ -118,6 +120,91 @@ async def test_a_usual_turn_on_sqlite_is_stored_as_the_general_way_stores_it(sql
     assert stored[lean][1]["replyToId"] == "C|0000002"
 
 
+def unanswered(text_: str) -> UnansweredQuestion:
+    return UnansweredQuestion(
+        key=new_key(),
+        text=text_,
+        reason="out_of_scope",
+        language="fi",
+        channel="directline",
+        conversation="pseudonym",
+        created_at=datetime(2026, 12, 8, 0, 30, tzinfo=UTC).isoformat(),
+        guesses=[{"intent": "out_of_scope", "confidence": 0.81}],
+    )
+
+
+def unanswered_rows(engine, item: UnansweredQuestion) -> list[tuple]:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                text(
+                    "SELECT text, reason, language, channel, conversation, created_at, guesses,"
+                    " handled FROM unanswered_question WHERE key = :key"
+                ),
+                {"key": item.key},
+            )
+        )
+
+
+async def test_a_turns_unanswered_question_is_written_with_the_turn_or_not_at_all(engine):
+    """In a turn's block the record waits and goes into the turn's one transaction: a
+    turn that loses the race for the state stores none of it, the usual turn all of it
+    (on SQLite the lean write, on PostgreSQL the general one)."""
+    counted: list[str] = []
+    records = SqlRecordStore(engine, on_saved=counted.append)
+    log, storage = SqlConversationLog(engine, DAY), SqlStorage(engine)
+    conversation = fresh_id()
+    key = f"directline/conversations/{conversation}/"
+    await log.append(conversation, [{"text": "hei"}], {key: {"step": 1}})
+    read = (await storage.read([key]))[key]
+
+    lost = unanswered("hävisi kilpailun")
+    with records.with_turn() as waiting:
+        await records.save(lost)
+        assert unanswered_rows(engine, lost) == []  # waiting for the turn's write
+        stale = {key: {**read, E_TAG: "old", "step": 9}}
+        with pytest.raises(StateConflict):
+            await log.append(conversation, [{"text": "x"}], stale, also=waiting.rows())
+    assert unanswered_rows(engine, lost) == [] and counted == []
+
+    item = unanswered("paljonko maksaa bussikortti?")
+    with records.with_turn() as waiting:
+        await records.save(item)
+        turn = [{"type": "message", "text": item.text}, {"text": "En osaa vastata."}]
+        state = {key: {**read, "step": 2}}
+        await log.append(conversation, turn, state, reply_to_first=True, also=waiting.rows())
+        waiting.written()
+    [row] = unanswered_rows(engine, item)
+    assert row.text == item.text and row.reason == "out_of_scope" and not row.handled
+    assert counted == ["unanswered"]
+    assert (await storage.read([key]))[key]["step"] == 2
+
+    outside = unanswered("ei vuoron aikana")
+    await records.save(outside)  # no turn's block: saved at once, as before
+    assert len(unanswered_rows(engine, outside)) == 1
+
+
+async def test_the_lean_write_stores_a_turns_record_as_the_general_way_does(sqlite_engine):
+    records = SqlRecordStore(sqlite_engine)
+    lean, general = SqlConversationLog(sqlite_engine, DAY), SqlConversationLog(sqlite_engine, DAY)
+    general._usual = None  # noqa: SLF001 - the general way only, to compare with
+    storage = SqlStorage(sqlite_engine)
+    stored = []
+    for log in (lean, general):
+        conversation = fresh_id()
+        key = f"directline/conversations/{conversation}/"
+        await log.append(conversation, [{"text": "hei"}], {key: {"step": 1}})
+        read = (await storage.read([key]))[key]
+        item = unanswered("mitä kuuluu kuulle?")
+        with records.with_turn() as waiting:
+            await records.save(item)
+            await log.append(
+                conversation, [{"text": "q"}], {key: {**read, "step": 2}}, also=waiting.rows()
+            )
+        stored.append(unanswered_rows(sqlite_engine, item))
+    assert len(stored[0]) == 1 and stored[0] == stored[1]
+
+
 async def test_the_lean_sqlite_write_leaves_unusual_turns_to_the_general_way(sqlite_engine):
     log, storage = SqlConversationLog(sqlite_engine, DAY), SqlStorage(sqlite_engine)
     write = SqliteTurnWrite(sqlite_engine)
@@ -169,3 +256,46 @@ async def test_upgrade_counts_the_logs_written_before_the_length_column(tmp_path
     assert await log.length("old") == 3
     assert await log.append("old", [{"text": "after the upgrade"}]) == ["old|0000003"]
     engine.dispose()
+
+
+async def test_a_direct_line_turn_writes_its_unanswered_question_in_its_own_write(
+    tmp_path, monkeypatch
+):
+    """The app wires it: an unanswered question over Direct Line is stored, and never by
+    a transaction of its own (test double: the NLU, scripted; the database is real)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.app import create_app
+    from bot.config import DEFAULT_CONFIG_PATH, load_config
+    from bot.storage.migrate import migrated_sqlite_url
+    from tests.unit.doubles import ScriptedNlu
+
+    url = migrated_sqlite_url(tmp_path)
+    config = load_config(
+        DEFAULT_CONFIG_PATH,
+        environ={"BOT_ALLOW_UNAUTHENTICATED": "true", "DATABASE_URL": url},
+    )
+
+    def no_transaction_of_its_own(self, item):
+        raise AssertionError("an unanswered question of a Direct Line turn wrote on its own")
+
+    monkeypatch.setattr(SqlRecordStore, "_save_unanswered", no_transaction_of_its_own)
+    client = TestClient(TestServer(create_app(config, ScriptedNlu())))  # all: out_of_scope
+    await client.start_server()
+    try:
+        started = await (await client.post("/v3/directline/conversations")).json()
+        headers = {"Authorization": f"Bearer {started['token']}"}
+        path = f"/v3/directline/conversations/{started['conversationId']}/activities"
+        question = "paljonko maksaa bussikortti aikuiselle?"
+        response = await client.post(
+            path, json={"type": "message", "text": question}, headers=headers
+        )
+        assert response.status == 200
+    finally:
+        await client.close()
+    engine = create_database_engine(url)
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT reason FROM unanswered_question WHERE text = :t"), {"t": question}
+        ).all()
+    assert [row.reason for row in stored] == ["out_of_scope"]

@@ -401,12 +401,12 @@ class FailingLog(MemoryConversationLog):
 
     failures = 0
 
-    async def append(self, conversation_id, activities, state=None, reply_to_first=False):
+    async def append(self, conversation_id, activities, state=None, reply_to_first=False, also=()):
         if self.failures:
             self.failures -= 1
             await asyncio.sleep(0.01)
             raise OperationalError("INSERT", {}, Exception("database is gone"))
-        return await super().append(conversation_id, activities, state, reply_to_first)
+        return await super().append(conversation_id, activities, state, reply_to_first, also)
 
 
 class CopyingMemoryStorage(MemoryStorage):
