@@ -120,6 +120,14 @@ async def test_a_usual_turn_on_sqlite_is_stored_as_the_general_way_stores_it(sql
     assert stored[lean][1]["replyToId"] == "C|0000002"
 
 
+async def with_first_state(log, storage) -> tuple[str, str, dict]:
+    """A conversation whose first turn wrote a state: its id, the state's key, the state."""
+    conversation = fresh_id()
+    key = f"directline/conversations/{conversation}/"
+    await log.append(conversation, [{"text": "hei"}], {key: {"step": 1}})
+    return conversation, key, (await storage.read([key]))[key]
+
+
 def unanswered(text_: str) -> UnansweredQuestion:
     return UnansweredQuestion(
         key=new_key(),
@@ -153,10 +161,7 @@ async def test_a_turns_unanswered_question_is_written_with_the_turn_or_not_at_al
     counted: list[str] = []
     records = SqlRecordStore(engine, on_saved=counted.append)
     log, storage = SqlConversationLog(engine, DAY), SqlStorage(engine)
-    conversation = fresh_id()
-    key = f"directline/conversations/{conversation}/"
-    await log.append(conversation, [{"text": "hei"}], {key: {"step": 1}})
-    read = (await storage.read([key]))[key]
+    conversation, key, read = await with_first_state(log, storage)
 
     lost = unanswered("hävisi kilpailun")
     with records.with_turn() as waiting:
@@ -191,10 +196,7 @@ async def test_the_lean_write_stores_a_turns_record_as_the_general_way_does(sqli
     storage = SqlStorage(sqlite_engine)
     stored = []
     for log in (lean, general):
-        conversation = fresh_id()
-        key = f"directline/conversations/{conversation}/"
-        await log.append(conversation, [{"text": "hei"}], {key: {"step": 1}})
-        read = (await storage.read([key]))[key]
+        conversation, key, read = await with_first_state(log, storage)
         item = unanswered("mitä kuuluu kuulle?")
         with records.with_turn() as waiting:
             await records.save(item)
