@@ -231,12 +231,8 @@ def create_app(
         keepalive_seconds=config.directline.stream_keepalive_seconds,
         limiter=limiter,
         limits=config.rate_limits,
-        records=(
-            record_sink
-            if isinstance(record_sink, SqlRecordStore)
-            and isinstance(conversation_log, SqlConversationLog)
-            else None
-        ),
+        # Both built here on one engine: a turn's unanswered question goes in its one write.
+        records=record_sink if records is None and conversations is None else None,
     )
     authentication = create_authentication(config.bot_framework)
     cloud_adapter = CloudAdapter(authentication)

@@ -297,7 +297,8 @@ class SqlConversationLog(ConversationLog):
         activities go and, in PostgreSQL, locks the row until the commit, so two
         processes appending to one conversation take turns. The row is created when
         it is missing (a token proved the right to the id); two processes creating
-        it at once: the loser retries.
+        it at once: the loser retries. Rows of other tables (`also`) go in the same
+        transaction.
         """
         if self._usual is not None and state and activities:
             try:

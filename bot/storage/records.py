@@ -68,6 +68,7 @@ class RecordsWithTurn:
     def __init__(self, store: SqlRecordStore) -> None:
         self._store = store
         self._waiting: list[UnansweredQuestion] = []
+        self.open = True  # False once the turn's block is left: nothing writes it then
 
     def add(self, record: UnansweredQuestion) -> None:
         self._waiting.append(record)
@@ -126,6 +127,7 @@ class SqlRecordStore:
         try:
             yield waiting
         finally:
+            waiting.open = False
             _WITH_TURN.reset(token)
 
     def counted(self, record: Record) -> None:
@@ -133,7 +135,9 @@ class SqlRecordStore:
 
     async def save(self, record: Record) -> None:
         waiting = _WITH_TURN.get()
-        if waiting is not None and isinstance(record, UnansweredQuestion):
+        # A task started in the turn keeps its context after the turn: its record is
+        # saved at once, never added to a list no write will take.
+        if waiting is not None and waiting.open and isinstance(record, UnansweredQuestion):
             waiting.add(record)
             return
         try:

@@ -188,6 +188,19 @@ async def test_a_turns_unanswered_question_is_written_with_the_turn_or_not_at_al
     await records.save(outside)  # no turn's block: saved at once, as before
     assert len(unanswered_rows(engine, outside)) == 1
 
+    # A task started in the block keeps its context after it: its record is saved at once.
+    later, go = unanswered("tehtävä vuoron jälkeen"), asyncio.Event()
+
+    async def after_the_turn():
+        await go.wait()
+        await records.save(later)
+
+    with records.with_turn():
+        task = asyncio.create_task(after_the_turn())
+    go.set()
+    await task
+    assert len(unanswered_rows(engine, later)) == 1
+
 
 async def test_the_lean_write_stores_a_turns_record_as_the_general_way_does(sqlite_engine):
     records = SqlRecordStore(sqlite_engine)
