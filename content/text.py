@@ -112,14 +112,6 @@ class Phrases:
                 found.update(prefixed[key])
         return found
 
-    def may_begin(self, message_words: list[str]) -> bool:
-        """False when no phrase begins at any of the words: then none is found (a first
-        test that settles most messages without building the candidates)."""
-        if self._short:
-            return True
-        exact, prefixed = self._exact, self._prefixed
-        return any(word in exact or word[:PREFIX_KEY] in prefixed for word in message_words)
-
     def spans(self, message_words: list[str]) -> list[range]:
         return [
             s for phrase in self._candidates(message_words) for s in phrase.spans(message_words)
