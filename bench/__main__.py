@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import os
 import platform
@@ -157,23 +156,40 @@ class Bench:
                 raise RuntimeError(f"relay HTTP {response.status}")
         return time.perf_counter() - started
 
+    async def teams_install(self, service_url: str, conversation_id: str) -> None:
+        """Open a Teams conversation as Teams does when the bot is installed: the
+        greeting comes first, as the Direct Line conversations' welcome does."""
+        activity = teams_activity(service_url, conversation_id, type="conversationUpdate")
+        activity["membersAdded"] = [{"id": BENCH_BOT_ID}]
+        async with self.session.post(f"{self.bot}/api/messages", json=activity) as response:
+            await response.read()
+            if response.status != 201:
+                raise RuntimeError(f"/api/messages install HTTP {response.status}")
+
     async def teams_turn(self, service_url: str, conversation_id: str, text: str) -> float:
-        activity = {
-            "type": "message",
-            "id": str(time.monotonic_ns()),
-            "text": text,
-            "channelId": "msteams",
-            "serviceUrl": service_url,
-            "conversation": {"id": conversation_id, "conversationType": "personal"},
-            "from": {"id": "29:bench-user"},
-            "recipient": {"id": "28:bench-bot"},
-        }
+        activity = teams_activity(service_url, conversation_id, type="message", text=text)
         started = time.perf_counter()
         async with self.session.post(f"{self.bot}/api/messages", json=activity) as response:
             await response.read()
             if response.status != 201:
                 raise RuntimeError(f"/api/messages HTTP {response.status}")
         return time.perf_counter() - started
+
+
+BENCH_BOT_ID = "28:bench-bot"
+
+
+def teams_activity(service_url: str, conversation_id: str, **fields: str) -> dict:
+    """An activity as Teams sends it to /api/messages, in a personal chat."""
+    return {
+        "id": str(time.monotonic_ns()),
+        "channelId": "msteams",
+        "serviceUrl": service_url,
+        "conversation": {"id": conversation_id, "conversationType": "personal"},
+        "from": {"id": "29:bench-user"},
+        "recipient": {"id": BENCH_BOT_ID},
+        **fields,
+    }
 
 
 async def sequential(measure, texts: list[str]) -> Latencies:
@@ -409,9 +425,12 @@ async def measure(args: argparse.Namespace, workdir: Path, database_url: str) ->
             finally:
                 relay_process.terminate()
                 relay_process.wait(timeout=30)
-            teams_ids = itertools.count()  # a new Teams conversation for each question
+            # A new Teams conversation for each question, installed (greeted) first.
+            installed = [f"bench-teams-{index}" for index in range(len(teams_texts))]
+            for conversation_id in installed:
+                await bench.teams_install(service_url, conversation_id)
             teams, bare_teams = await paired(
-                lambda t: bench.teams_turn(service_url, f"bench-teams-{next(teams_ids)}", t),
+                lambda t: bench.teams_turn(service_url, installed.pop(), t),
                 bench.parse,
                 teams_texts,
             )
