@@ -248,7 +248,7 @@ class Cues:
         message = words(text)
         # Each answer below needs one of these phrases in the message. One look over
         # them all settles the usual question (4 of 300 held-out questions hold one),
-        # where the languages one by one took twice as long: it runs before the
+        # where the languages one by one took over twice as long: it runs before the
         # question leaves for the NLU (question_for_nlu).
         if not self._language_phrases.found_in(message):
             return None
